@@ -1,0 +1,12 @@
+// asynchat: umbrella header, includes every public header
+// SPDX-License-Identifier: BSL-1.0
+#ifndef ASYNCHAT_HPP
+#define ASYNCHAT_HPP
+
+#include <asynchat/async_chat.hpp>
+#include <asynchat/fifo.hpp>
+#include <asynchat/find_prefix_at_end.hpp>
+#include <asynchat/producer.hpp>
+#include <asynchat/terminator.hpp>
+
+#endif

@@ -1,0 +1,339 @@
+// asynchat: basic_async_chat, CPython's asynchat.async_chat on a Boost.Asio stream
+// SPDX-License-Identifier: BSL-1.0
+#ifndef ASYNCHAT_ASYNC_CHAT_HPP
+#define ASYNCHAT_ASYNC_CHAT_HPP
+
+#include <asynchat/detail/input_scanner.hpp>
+#include <asynchat/detail/output_queue.hpp>
+#include <asynchat/producer.hpp>
+#include <asynchat/terminator.hpp>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace asynchat {
+
+namespace detail {
+
+/// Write CPython's "uncaptured exception, closing channel" line for `error` to stderr.
+void log_uncaptured(std::string_view channel, std::exception_ptr const& error) noexcept;
+
+/// True for the error codes that mean the peer went away (CPython's _DISCONNECTED set).
+bool is_disconnect(boost::system::error_code const& ec) noexcept;
+
+} // namespace detail
+
+/** A channel that splits a byte stream into messages and queues data and producers for output.
+
+    Derive from it and implement collect_incoming_data() and found_terminator(). The channel reads
+    from the stream and hands the bytes to collect_incoming_data() up to each terminator, then
+    calls found_terminator(); push() and push_with_producer() queue output, which is written in
+    FIFO order, several queued pieces per write.
+
+    Objects are always owned by `std::shared_ptr` (create them with `std::make_shared<Derived>`):
+    every pending operation holds a reference, so a channel lives until it is closed and its last
+    handler has run.
+
+    @tparam Stream A connected stream socket: `boost::asio::ip::tcp::socket` or
+    `boost::asio::local::stream_protocol::socket`.
+
+    @par Python
+    asynchat.async_chat, with the differences listed in the README: close() stops delivery of
+    input already received, peer EOF waits for queued output before handle_close(), and the
+    thread-safe entry points below.
+
+    @par Thread safety
+    push(), push_with_producer(), close_when_done(), close(), resume_reading(), start() and
+    connect() may be called from any thread; calls made from one thread take effect in order.
+    Everything else must be called on the channel's executor (in a hook, for instance).
+
+    @par Executor
+    Every hook runs on the stream's executor. When the io_context runs on several threads,
+    give the stream a strand (`boost::asio::make_strand(io)`), as the dispatcher does for the
+    sockets it accepts.
+*/
+template <class Stream>
+class basic_async_chat : public std::enable_shared_from_this<basic_async_chat<Stream>>
+{
+public:
+    using stream_type = Stream;
+    using executor_type = typename Stream::executor_type;
+    using protocol_type = typename Stream::protocol_type;
+    using endpoint_type = typename protocol_type::endpoint;
+
+    /// The most bytes taken from the stream by one read.
+    std::size_t ac_in_buffer_size = 65536;
+
+    /// The most bytes taken from a pushed buffer or a producer as one piece of a write.
+    std::size_t ac_out_buffer_size = 65536;
+
+    /** Construct a channel on a connected stream, such as an accepted socket.
+
+        Reading starts with start(); output may be pushed at once.
+
+        @par Python
+        async_chat(sock).
+    */
+    explicit basic_async_chat(Stream connected_stream);
+
+    /** Construct an unconnected client channel; connect() it next.
+
+        @par Python
+        async_chat() followed by create_socket().
+    */
+    explicit basic_async_chat(executor_type const& ex);
+
+    basic_async_chat(basic_async_chat const&) = delete;
+    basic_async_chat& operator=(basic_async_chat const&) = delete;
+    virtual ~basic_async_chat() = default;
+
+    /** Begin reading from the stream.
+
+        Call it once the object is owned by a `std::shared_ptr` (never from a constructor).
+    */
+    void start();
+
+    /** Connect to `ep`; on success call handle_connect(), then start reading.
+
+        A failure goes to handle_error() with the `boost::system::system_error`.
+
+        @par Python
+        dispatcher.connect(address).
+    */
+    void connect(endpoint_type const& ep);
+
+    /** Set a string terminator: found_terminator() is called after each occurrence.
+
+        An empty string collects everything, as in CPython.
+
+        @par Python
+        set_terminator(b"...").
+    */
+    void set_terminator(std::string_view term) { in_.set_terminator(std::string(term)); }
+
+    /** Set a numeric terminator: found_terminator() is called once `count` more bytes arrived.
+
+        0 collects everything, as in CPython.
+    */
+    void set_terminator(std::size_t count) noexcept { in_.set_terminator(count); }
+
+    /** Set a numeric terminator from any integer type.
+
+        @throws std::invalid_argument if `count` is negative (CPython raises ValueError).
+    */
+    template <
+        class Int,
+        std::enable_if_t<
+            std::is_integral_v<Int> && !std::is_same_v<Int, bool> &&
+                !std::is_same_v<Int, std::size_t>,
+            int> = 0>
+    void set_terminator(Int count)
+    {
+        if constexpr (std::is_signed_v<Int>)
+        {
+            if (count < 0)
+                throw std::invalid_argument(
+                    "asynchat::async_chat::set_terminator: the number of received bytes must be "
+                    "positive"
+                );
+        }
+        in_.set_terminator(static_cast<std::size_t>(count));
+    }
+
+    /// Set the None terminator: collect everything, never call found_terminator().
+    void set_terminator(std::nullopt_t) noexcept { in_.set_terminator(std::monostate{}); }
+
+    /// Restore a terminator obtained from get_terminator().
+    template <
+        class Term,
+        std::enable_if_t<std::is_same_v<std::decay_t<Term>, terminator>, int> = 0>
+    void set_terminator(Term&& t)
+    {
+        in_.set_terminator(std::forward<Term>(t));
+    }
+
+    /// A char is not a terminator: write `"\n"`, not `'\n'` (which would be the count 10).
+    void set_terminator(char) = delete;
+
+    /** The terminator in force. For a numeric terminator, the count still to come.
+
+        @par Python
+        get_terminator().
+    */
+    terminator const& get_terminator() const noexcept { return in_.get_terminator(); }
+
+    /** Queue data to be sent after everything already queued.
+
+        Safe to call from any thread; the write starts on the channel's executor. Data pushed
+        after close_when_done() or close() is never sent.
+
+        @par Python
+        async_chat.push(data).
+    */
+    void push(std::string data);
+
+    /// Queue a copy of `data`.
+    void push(std::string_view data) { push(std::string(data)); }
+
+    /// Queue a copy of the NUL-terminated `data`.
+    void push(char const* data) { push(std::string(data)); }
+
+    /** Queue a producer; its more() is called, on the executor, when it reaches the head.
+
+        @par Python
+        async_chat.push_with_producer(producer).
+    */
+    void push_with_producer(std::unique_ptr<producer> p);
+
+    /// Queue data through the producer path, as CPython accepts bytes there too.
+    void push_with_producer(std::string data) { push(std::move(data)); }
+
+    /** Close the channel once everything queued before this call is sent.
+
+        handle_close() is called at that point; nothing pushed later is sent.
+
+        @par Python
+        async_chat.close_when_done().
+    */
+    void close_when_done();
+
+    /** Drop buffered input, collected data and queued output.
+
+        Bytes already handed to the socket are still sent. Call it on the executor.
+
+        @par Python
+        async_chat.discard_buffers().
+    */
+    void discard_buffers();
+
+    /** Close the stream now; pending operations end, queued output is not sent.
+
+        No hook is called by close() itself. Safe to call from any thread.
+
+        @par Python
+        dispatcher.close().
+    */
+    void close();
+
+    /// Re-evaluate readable() and writable(): call it when a condition they test has changed.
+    void resume_reading();
+
+    /// True from a successful connection (or construction on a connected stream) until close().
+    bool connected() const noexcept { return state_ == state::open; }
+
+    /// The underlying stream.
+    Stream& stream() noexcept { return stream_; }
+
+    /// The executor every hook runs on.
+    executor_type get_executor() noexcept { return stream_.get_executor(); }
+
+    /** CPython's sample collector: append `data` to an internal buffer.
+
+        Call it from collect_incoming_data() and read the message with _get_data().
+    */
+    void _collect_incoming_data(std::string_view data) { incoming_.append(data); }
+
+    /// Return the data gathered by _collect_incoming_data() and clear it.
+    std::string _get_data();
+
+protected:
+    /** Receive bytes of the current message. `data` is valid only during the call.
+
+        Never called with an empty view.
+    */
+    virtual void collect_incoming_data(std::string_view data) = 0;
+
+    /// The terminator was reached; set a new one here if the protocol changes framing.
+    virtual void found_terminator() = 0;
+
+    /// The connection started by connect() is established. Default: nothing.
+    virtual void handle_connect() {}
+
+    /** The peer closed the connection, or close_when_done() reached its mark. Default: close().
+
+        On peer EOF the channel first sends the output already queued.
+    */
+    virtual void handle_close() { close(); }
+
+    /** A socket error, or an exception thrown by a hook or a producer.
+
+        Default: write one line describing it to stderr, then handle_close().
+    */
+    virtual void handle_error(std::exception_ptr error);
+
+    /// Default true; while false, no read is started (re-evaluated after each event).
+    virtual bool readable() { return true; }
+
+    /// Default true; while false, queued output is held (re-evaluated after each event).
+    virtual bool writable() { return true; }
+
+private:
+    enum class state
+    {
+        unconnected,
+        connecting,
+        open,
+        closed
+    };
+
+    struct scan_handler;
+
+    // Run `f` on the executor, inline when already there. Keeps the channel alive meanwhile.
+    template <class F>
+    void on_executor(F&& f);
+
+    // Call a hook, routing any exception to handle_error().
+    template <class F>
+    void invoke_hook(F&& f) noexcept;
+
+    // Call readable() or writable(); false too when it threw (and handle_error() was called).
+    bool ask(bool (basic_async_chat::*predicate)()) noexcept;
+
+    void report_error(std::exception_ptr const& error) noexcept;
+    void do_push(std::string data);
+    void do_close() noexcept;
+    void after_event() noexcept;
+    void do_read() noexcept;
+    void on_read(boost::system::error_code const& ec, std::size_t n) noexcept;
+    void do_write() noexcept;
+    void on_write(boost::system::error_code const& ec, std::size_t n) noexcept;
+    void on_connect(boost::system::error_code const& ec) noexcept;
+    std::string describe() const;
+
+    Stream stream_;
+    detail::input_scanner in_;
+    detail::output_queue out_;
+    std::string incoming_;
+    std::vector<std::string_view> pieces_;
+    std::vector<boost::asio::const_buffer> write_buffers_;
+    state state_;
+    bool started_ = false;
+    bool reading_ = false;
+    bool writing_ = false;
+    // Peer EOF seen: no more reads.
+    bool eof_ = false;
+    // handle_close() is due for that EOF once the queued output is written.
+    bool close_on_drain_ = false;
+    // Set while input is delivered to hooks, so that their pushes are gathered into one write.
+    bool delivering_ = false;
+};
+
+/// The channel over TCP.
+using async_chat = basic_async_chat<boost::asio::ip::tcp::socket>;
+
+} // namespace asynchat
+
+#include <asynchat/impl/async_chat.hpp>
+
+#endif

@@ -1,0 +1,160 @@
+// asynchat: the sans-I/O input side of async_chat: receive buffer and terminator scanning
+// SPDX-License-Identifier: BSL-1.0
+#ifndef ASYNCHAT_DETAIL_INPUT_SCANNER_HPP
+#define ASYNCHAT_DETAIL_INPUT_SCANNER_HPP
+
+#include <asynchat/find_prefix_at_end.hpp>
+#include <asynchat/terminator.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <variant>
+
+namespace asynchat::detail {
+
+/// Find `needle` (not empty) in `haystack`; npos when absent.
+std::size_t find_terminator(std::string_view haystack, std::string_view needle) noexcept;
+
+/** The receive buffer and CPython's handle_read loop, without any I/O.
+
+    The owner reads into prepare()/commit() and then calls process(), which delivers the received
+    bytes to a handler exactly as CPython 3.11's async_chat.handle_read delivers them to
+    collect_incoming_data() and found_terminator(). The views passed to the handler point into the
+    receive buffer: no received byte is copied per message.
+
+    Invariant: buffer_[begin_, end_) holds the bytes received and not yet delivered. Between reads
+    that is at most a partial terminator (fewer bytes than the terminator), unless processing was
+    stopped early by the handler or by an exception, in which case CPython keeps them too.
+*/
+class input_scanner
+{
+public:
+    /// The terminator in force; a numeric one holds the count still to come, as in CPython.
+    const terminator& get_terminator() const noexcept { return term_; }
+
+    /// Replace the terminator. Takes effect at the next step of process(), even from a handler.
+    void set_terminator(terminator t) noexcept;
+
+    /// Return room for `n` more bytes after the pending ones, growing the buffer if needed.
+    char* prepare(std::size_t n);
+
+    /// Account `n` bytes written into the room returned by prepare().
+    void commit(std::size_t n) noexcept;
+
+    /// The bytes received and not yet delivered.
+    std::string_view pending() const noexcept { return {buffer_.get() + begin_, end_ - begin_}; }
+
+    /// Drop the pending bytes (the storage is kept).
+    void discard() noexcept { begin_ = end_ = 0; }
+
+    /// Free the storage when nothing is pending; returns true if it did.
+    bool release() noexcept;
+
+    /// The size of the storage, for memory accounting.
+    std::size_t capacity() const noexcept { return capacity_; }
+
+    /** Deliver the pending bytes to `h`, as CPython's handle_read loop does.
+
+        Handler must provide `void collect(std::string_view)`, `void found_terminator()` and
+        `bool proceed()`. proceed() is asked before each step; false stops the loop, keeping the
+        rest pending. The handler may call set_terminator() and discard() (re-entrancy is the
+        point: a terminator changed in found_terminator() applies to the very next byte). An
+        exception from the handler leaves the scanner in the state CPython would be in and
+        propagates.
+    */
+    template <class Handler>
+    void process(Handler& h);
+
+private:
+    // Advance past `n` delivered bytes. Clamped, because a handler may have called discard().
+    void consume(std::size_t n) noexcept
+    {
+        begin_ += n < end_ - begin_ ? n : end_ - begin_;
+        if (begin_ == end_)
+            begin_ = end_ = 0;
+    }
+
+    terminator term_;
+    // Bumped by set_terminator(), so that process() can tell whether a handler replaced the
+    // terminator while it was being called.
+    std::uint64_t generation_ = 0;
+    std::unique_ptr<char[]> buffer_;
+    std::size_t capacity_ = 0;
+    std::size_t begin_ = 0;
+    std::size_t end_ = 0;
+};
+
+template <class Handler>
+void input_scanner::process(Handler& h)
+{
+    // A transliteration of CPython's loop. Each branch reads the terminator afresh, so changes
+    // made by the handler take effect at exactly the position reached.
+    while (begin_ != end_ && h.proceed())
+    {
+        std::string_view const data = pending();
+        if (auto const* count = std::get_if<std::size_t>(&term_); count && *count != 0)
+        {
+            std::size_t const n = *count;
+            std::uint64_t const generation = generation_;
+            if (data.size() < n)
+            {
+                h.collect(data);
+                consume(data.size());
+                // CPython subtracts after the call, overwriting any terminator the collector set
+                // (or failing on a string). We keep a terminator set during the call instead.
+                if (generation_ == generation)
+                    term_ = n - data.size();
+            }
+            else
+            {
+                h.collect(data.substr(0, n));
+                consume(n);
+                if (generation_ == generation)
+                    term_ = std::size_t(0);
+                h.found_terminator();
+            }
+        }
+        else if (auto const* str = std::get_if<std::string>(&term_); str && !str->empty())
+        {
+            // `str` dies if the handler replaces the terminator: take what we need now.
+            std::size_t const term_size = str->size();
+            std::size_t const index = find_terminator(data, *str);
+            if (index != std::string_view::npos)
+            {
+                // CPython never reports the empty string ("source of subtle bugs").
+                if (index > 0)
+                    h.collect(data.substr(0, index));
+                consume(index + term_size);
+                h.found_terminator();
+            }
+            else if (std::size_t const prefix = find_prefix_at_end(data, *str); prefix != 0)
+            {
+                // Keep the partial terminator and wait for more data. CPython leaves the loop
+                // here even if the collector changed the terminator, so do we.
+                if (prefix != data.size())
+                {
+                    h.collect(data.substr(0, data.size() - prefix));
+                    consume(data.size() - prefix);
+                }
+                return;
+            }
+            else
+            {
+                h.collect(data);
+                consume(data.size());
+            }
+        }
+        else
+        {
+            // None, "" and 0: collect everything.
+            h.collect(data);
+            consume(data.size());
+        }
+    }
+}
+
+} // namespace asynchat::detail
+
+#endif

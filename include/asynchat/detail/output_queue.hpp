@@ -1,0 +1,105 @@
+// asynchat: the sans-I/O output side of async_chat: the FIFO of data, producers and close marks
+// SPDX-License-Identifier: BSL-1.0
+#ifndef ASYNCHAT_DETAIL_OUTPUT_QUEUE_HPP
+#define ASYNCHAT_DETAIL_OUTPUT_QUEUE_HPP
+
+#include <asynchat/producer.hpp>
+
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace asynchat::detail {
+
+/** CPython's producer_fifo and its initiate_send/refill rules, without any I/O.
+
+    The owner calls prepare() to get the next bytes to write (views into the queue, gathered
+    across entries), writes them, then calls consume() with the count written. At most one
+    prepared batch is outstanding.
+
+    Invariant: a view handed out by prepare() stays valid until the next consume() or prepare(),
+    whatever is pushed or discarded meanwhile (entries never move: std::deque keeps references
+    valid on push_back and pop_front, and discard() keeps the batch).
+*/
+class output_queue
+{
+public:
+    /// Queue data. Empty data is dropped, as CPython drops it when it reaches the head.
+    void push(std::string data);
+
+    /// Queue a producer; its more() is called when it reaches the head.
+    void push(std::unique_ptr<producer> p);
+
+    /// Queue the close mark of close_when_done().
+    void push_close();
+
+    /// True when nothing at all is queued.
+    bool empty() const noexcept { return entries_.empty(); }
+
+    /// True when the close mark is at the head: everything queued before it has been written.
+    bool close_due() const noexcept { return !entries_.empty() && entries_.front().close; }
+
+    /// Pop the close mark at the head; false if the head is something else.
+    bool pop_close() noexcept;
+
+    /// True between a prepare() that returned bytes and the consume() that follows it.
+    bool in_flight() const noexcept { return in_flight_; }
+
+    /// The bytes queued as data or already pulled from producers and not yet consumed.
+    std::size_t bytes() const noexcept { return bytes_; }
+
+    /** Gather the next bytes to write into `out` (cleared first).
+
+        Pieces are at most `chunk_size` bytes (CPython's ac_out_buffer_size); a producer is pulled
+        until it has given `chunk_size` bytes or is exhausted, and the batch goes past a producer
+        only once it is exhausted. Gathering stops before a close mark, after `max_bytes`, or after
+        `max_pieces` pieces. An empty `out` with !close_due() means nothing can be written now.
+
+        @throws whatever a producer's more() throws; that producer is dropped (its data already
+        pulled stays queued) and `out` is left empty.
+    */
+    void prepare(
+        std::size_t chunk_size,
+        std::size_t max_bytes,
+        std::size_t max_pieces,
+        std::vector<std::string_view>& out
+    );
+
+    /// Remove `n` written bytes from the head; ends the outstanding batch.
+    void consume(std::size_t n) noexcept;
+
+    /** Drop everything queued, close mark included, except the bytes of an outstanding batch.
+
+        The outstanding batch counts as sent (CPython would already have handed it to the
+        kernel), and its views stay valid.
+    */
+    void discard() noexcept;
+
+private:
+    struct entry
+    {
+        std::string data;               // bytes to write; for a producer, those pulled last
+        std::size_t offset = 0;         // bytes of `data` already written
+        std::unique_ptr<producer> prod; // non-null while the producer may give more
+        bool close = false;             // the close mark of close_when_done()
+
+        bool drained() const noexcept { return offset == data.size(); }
+    };
+
+    // Pop entries at the head that can give nothing more.
+    void pop_finished() noexcept;
+
+    std::deque<entry> entries_;
+    std::size_t bytes_ = 0;
+    bool in_flight_ = false;
+    // Where the outstanding batch ends: the entry index, and the offset in that entry's data.
+    std::size_t batch_last_ = 0;
+    std::size_t batch_end_ = 0;
+};
+
+} // namespace asynchat::detail
+
+#endif

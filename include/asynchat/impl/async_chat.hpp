@@ -1,0 +1,447 @@
+// asynchat: basic_async_chat template definitions
+// SPDX-License-Identifier: BSL-1.0
+#ifndef ASYNCHAT_IMPL_ASYNC_CHAT_HPP
+#define ASYNCHAT_IMPL_ASYNC_CHAT_HPP
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <sstream>
+#include <utility>
+
+namespace asynchat {
+
+// The hooks as the input scanner sees them. Delivery stops once the channel is closed: CPython
+// would go on feeding a closed channel the rest of what it had read.
+template <class Stream>
+struct basic_async_chat<Stream>::scan_handler
+{
+    basic_async_chat& chat;
+
+    void collect(std::string_view data) { chat.collect_incoming_data(data); }
+    void found_terminator() { chat.found_terminator(); }
+    bool proceed() const noexcept { return chat.state_ != state::closed; }
+};
+
+namespace detail {
+
+// The largest write: more than 64 pieces would take asio's writev several calls anyway.
+inline constexpr std::size_t max_write_pieces = 64;
+inline constexpr std::size_t max_write_bytes = 1024 * 1024;
+
+} // namespace detail
+
+template <class Stream>
+basic_async_chat<Stream>::basic_async_chat(Stream connected_stream)
+    : stream_(std::move(connected_stream)),
+      state_(stream_.is_open() ? state::open : state::unconnected)
+{
+}
+
+template <class Stream>
+basic_async_chat<Stream>::basic_async_chat(executor_type const& ex)
+    : stream_(ex), state_(state::unconnected)
+{
+}
+
+//----------------------------------------------------------------------------
+// Public entry points. Those safe from any thread hop to the executor first.
+
+template <class Stream>
+template <class F>
+void basic_async_chat<Stream>::on_executor(F&& f)
+{
+    // dispatch runs `f` inline when called from the executor (from a hook, say), so pushes made
+    // while handling input are queued at once and gathered into one write.
+    boost::asio::dispatch(
+        stream_.get_executor(),
+        [self = this->shared_from_this(), f = std::forward<F>(f)]() mutable
+        {
+            try
+            {
+                f();
+            }
+            catch (...)
+            {
+                self->report_error(std::current_exception());
+            }
+        }
+    );
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::start()
+{
+    on_executor(
+        [this]
+        {
+            started_ = true;
+            after_event();
+        }
+    );
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::connect(endpoint_type const& ep)
+{
+    on_executor(
+        [this, ep]
+        {
+            if (state_ != state::unconnected)
+                throw std::logic_error(
+                    "asynchat::async_chat::connect: the channel is already connected, connecting "
+                    "or closed"
+                );
+            state_ = state::connecting;
+            boost::system::error_code ec;
+            if (!stream_.is_open())
+                stream_.open(ep.protocol(), ec);
+            if (ec)
+            {
+                on_connect(ec);
+                return;
+            }
+            stream_.async_connect(
+                ep,
+                [self = this->shared_from_this()](boost::system::error_code const& ec)
+                { self->on_connect(ec); }
+            );
+        }
+    );
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::push(std::string data)
+{
+    on_executor([this, data = std::move(data)]() mutable { do_push(std::move(data)); });
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::push_with_producer(std::unique_ptr<producer> p)
+{
+    if (!p)
+        throw std::invalid_argument("asynchat::async_chat::push_with_producer: null producer");
+    on_executor(
+        [this, p = std::move(p)]() mutable
+        {
+            if (state_ == state::closed)
+                return;
+            out_.push(std::move(p));
+            if (!delivering_)
+                do_write();
+        }
+    );
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::close_when_done()
+{
+    on_executor(
+        [this]
+        {
+            if (state_ == state::closed)
+                return;
+            out_.push_close();
+            if (!delivering_)
+                do_write();
+        }
+    );
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::close()
+{
+    on_executor([this] { do_close(); });
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::resume_reading()
+{
+    on_executor([this] { after_event(); });
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::discard_buffers()
+{
+    in_.discard();
+    incoming_.clear();
+    out_.discard();
+}
+
+template <class Stream>
+std::string basic_async_chat<Stream>::_get_data()
+{
+    std::string data;
+    data.swap(incoming_);
+    return data;
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::handle_error(std::exception_ptr error)
+{
+    detail::log_uncaptured(describe(), error);
+    handle_close();
+}
+
+//----------------------------------------------------------------------------
+// Hooks and errors.
+
+template <class Stream>
+template <class F>
+void basic_async_chat<Stream>::invoke_hook(F&& f) noexcept
+{
+    try
+    {
+        f();
+    }
+    catch (...)
+    {
+        report_error(std::current_exception());
+    }
+}
+
+template <class Stream>
+bool basic_async_chat<Stream>::ask(bool (basic_async_chat::*predicate)()) noexcept
+{
+    try
+    {
+        return (this->*predicate)();
+    }
+    catch (...)
+    {
+        report_error(std::current_exception());
+        return false;
+    }
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::report_error(std::exception_ptr const& error) noexcept
+{
+    try
+    {
+        handle_error(error);
+    }
+    catch (...)
+    {
+        // handle_error() itself failed: nobody is left to tell, so say it and close. Nothing
+        // may escape into io_context::run().
+        detail::log_uncaptured("(handle_error threw) " + describe(), std::current_exception());
+        do_close();
+    }
+}
+
+template <class Stream>
+std::string basic_async_chat<Stream>::describe() const
+{
+    std::ostringstream out;
+    boost::system::error_code ec;
+    auto const peer = stream_.remote_endpoint(ec);
+    out << "<async_chat " << static_cast<void const*>(this);
+    if (!ec)
+        out << " peer " << peer;
+    out << '>';
+    return out.str();
+}
+
+//----------------------------------------------------------------------------
+// The I/O state machine. Invariants: at most one read and one write are in flight (reading_,
+// writing_); every completion handler holds the channel; after each event after_event()
+// re-evaluates readable()/writable() and starts what they allow.
+
+template <class Stream>
+void basic_async_chat<Stream>::do_push(std::string data)
+{
+    if (state_ == state::closed)
+        return;
+    out_.push(std::move(data));
+    if (!delivering_)
+        do_write();
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::do_close() noexcept
+{
+    if (state_ == state::closed)
+        return;
+    state_ = state::closed;
+    // Closing cancels the pending read and write; their handlers see state::closed and return.
+    boost::system::error_code ignored;
+    stream_.close(ignored);
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::after_event() noexcept
+{
+    do_write();
+    do_read();
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::do_read() noexcept
+{
+    if (!started_ || reading_ || eof_ || state_ != state::open || !ask(&basic_async_chat::readable))
+        return;
+    if (ac_in_buffer_size == 0)
+    {
+        report_error(std::make_exception_ptr(
+            std::invalid_argument("asynchat::async_chat: ac_in_buffer_size must be greater than 0")
+        ));
+        return;
+    }
+    char* room;
+    try
+    {
+        room = in_.prepare(ac_in_buffer_size);
+    }
+    catch (...)
+    {
+        report_error(std::current_exception());
+        return;
+    }
+    reading_ = true;
+    stream_.async_read_some(
+        boost::asio::buffer(room, ac_in_buffer_size),
+        [self = this->shared_from_this()](boost::system::error_code const& ec, std::size_t n)
+        { self->on_read(ec, n); }
+    );
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std::size_t n) noexcept
+{
+    reading_ = false;
+    if (state_ == state::closed)
+        return;
+    if (ec)
+    {
+        if (ec == boost::asio::error::eof)
+        {
+            // The peer will send no more, but may still read: write what is queued first.
+            eof_ = true;
+            close_on_drain_ = true;
+            do_write();
+        }
+        else if (detail::is_disconnect(ec))
+        {
+            invoke_hook([this] { handle_close(); });
+        }
+        else
+        {
+            report_error(std::make_exception_ptr(boost::system::system_error(ec, "read")));
+        }
+        return;
+    }
+    in_.commit(n);
+    std::exception_ptr error;
+    delivering_ = true;
+    try
+    {
+        scan_handler h{*this};
+        in_.process(h);
+    }
+    catch (...)
+    {
+        error = std::current_exception();
+    }
+    delivering_ = false;
+    if (error)
+        report_error(error);
+    after_event();
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::do_write() noexcept
+{
+    while (!writing_ && state_ == state::open)
+    {
+        if (out_.pop_close())
+        {
+            // close_when_done()'s mark: CPython calls handle_close() here, not close().
+            invoke_hook([this] { handle_close(); });
+            return;
+        }
+        if (out_.empty())
+        {
+            if (close_on_drain_)
+            {
+                close_on_drain_ = false;
+                invoke_hook([this] { handle_close(); });
+            }
+            return;
+        }
+        if (!ask(&basic_async_chat::writable) || state_ != state::open)
+            return;
+        if (ac_out_buffer_size == 0)
+        {
+            report_error(std::make_exception_ptr(
+                std::invalid_argument("asynchat::async_chat: ac_out_buffer_size must be greater "
+                                      "than 0")
+            ));
+            return;
+        }
+        try
+        {
+            out_.prepare(
+                ac_out_buffer_size, detail::max_write_bytes, detail::max_write_pieces, pieces_
+            );
+            write_buffers_.clear();
+            for (std::string_view piece : pieces_)
+                write_buffers_.emplace_back(piece.data(), piece.size());
+        }
+        catch (...)
+        {
+            report_error(std::current_exception());
+            continue;
+        }
+        if (write_buffers_.empty())
+            continue; // producers ran dry: the queue is now empty or at a close mark
+        writing_ = true;
+        boost::asio::async_write(
+            stream_,
+            write_buffers_,
+            [self = this->shared_from_this()](boost::system::error_code const& ec, std::size_t n)
+            { self->on_write(ec, n); }
+        );
+    }
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::on_write(boost::system::error_code const& ec, std::size_t n) noexcept
+{
+    writing_ = false;
+    if (state_ == state::closed)
+        return;
+    if (ec)
+    {
+        if (detail::is_disconnect(ec))
+            invoke_hook([this] { handle_close(); });
+        else
+            report_error(std::make_exception_ptr(boost::system::system_error(ec, "write")));
+        return;
+    }
+    out_.consume(n);
+    after_event();
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::on_connect(boost::system::error_code const& ec) noexcept
+{
+    if (state_ == state::closed)
+        return;
+    if (ec)
+    {
+        state_ = state::unconnected;
+        report_error(std::make_exception_ptr(boost::system::system_error(ec, "connect")));
+        return;
+    }
+    state_ = state::open;
+    started_ = true;
+    invoke_hook([this] { handle_connect(); });
+    after_event();
+}
+
+} // namespace asynchat
+
+#endif

@@ -1,0 +1,258 @@
+// asynchat: tests of the sans-I/O output queue
+// SPDX-License-Identifier: BSL-1.0
+
+// Test that the header is self-contained.
+#include <asynchat/detail/output_queue.hpp>
+
+#define BOOST_TEST_MODULE output_queue
+#include <boost/test/unit_test.hpp>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using asynchat::producer;
+using asynchat::simple_producer;
+using asynchat::detail::output_queue;
+
+namespace {
+
+constexpr std::size_t big = 1 << 20;
+
+// What one write would carry, as one string.
+std::string take(output_queue& q, std::size_t chunk = 65536, std::size_t max_bytes = big, std::size_t max_pieces = 64)
+{
+    std::vector<std::string_view> pieces;
+    q.prepare(chunk, max_bytes, max_pieces, pieces);
+    std::string out;
+    for (auto p : pieces)
+        out += p;
+    return out;
+}
+
+// Write everything, `n` bytes per write at most, until the queue is empty or at a close mark.
+std::string drain(output_queue& q, std::size_t per_write = big, std::size_t chunk = 65536)
+{
+    std::string out;
+    for (;;)
+    {
+        std::string batch = take(q, chunk);
+        if (batch.empty())
+            return out;
+        std::size_t n = std::min(per_write, batch.size());
+        out += batch.substr(0, n);
+        q.consume(n);
+    }
+}
+
+struct counting_producer : producer
+{
+    std::vector<std::string> pieces;
+    std::size_t calls = 0;
+    explicit counting_producer(std::vector<std::string> p) : pieces(std::move(p)) {}
+    std::string more() override
+    {
+        ++calls;
+        if (calls > pieces.size())
+            return {};
+        return pieces[calls - 1];
+    }
+};
+
+struct throwing_producer : producer
+{
+    std::string more() override { throw std::runtime_error("producer failed"); }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(fifo_order)
+
+BOOST_AUTO_TEST_CASE(data_and_producers_leave_in_push_order)
+{
+    // Setup
+    output_queue q;
+    q.push("one ");
+    q.push(std::make_unique<simple_producer>("two three ", 3));
+    q.push("four ");
+    q.push(std::make_unique<counting_producer>(std::vector<std::string>{"five ", "six"}));
+
+    // Event, check
+    BOOST_TEST(drain(q) == "one two three four five six");
+    BOOST_TEST(q.empty());
+    BOOST_TEST(q.bytes() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(gathers_several_entries_into_one_write)
+{
+    output_queue q;
+    for (int i = 0; i < 10; ++i)
+        q.push("line\n");
+    std::vector<std::string_view> pieces;
+    q.prepare(65536, big, 64, pieces);
+    BOOST_TEST(pieces.size() == 10u);
+    BOOST_TEST(q.in_flight());
+}
+
+BOOST_AUTO_TEST_CASE(empty_data_is_dropped)
+{
+    output_queue q;
+    q.push(std::string());
+    BOOST_TEST(q.empty());
+}
+
+BOOST_AUTO_TEST_CASE(partial_writes_resume_where_they_stopped)
+{
+    output_queue q;
+    q.push("abcdef");
+    q.push(std::make_unique<simple_producer>("ghijkl", 2));
+    q.push("mn");
+    BOOST_TEST(drain(q, 1) == "abcdefghijklmn");
+    BOOST_TEST(drain(q, 3).empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(limits)
+
+BOOST_AUTO_TEST_CASE(pieces_are_at_most_the_chunk_size)
+{
+    output_queue q;
+    q.push(std::string(10, 'x'));
+    std::vector<std::string_view> pieces;
+    q.prepare(4, big, 64, pieces);
+    BOOST_TEST(pieces.size() == 3u);
+    BOOST_TEST(pieces[0].size() == 4u);
+    BOOST_TEST(pieces[2].size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_write_stops_at_max_bytes_and_max_pieces)
+{
+    output_queue q;
+    for (int i = 0; i < 5; ++i)
+        q.push("abcd");
+    BOOST_TEST(take(q, 65536, 6).size() == 6u);
+    q.consume(0);
+    BOOST_TEST(take(q, 65536, big, 2).size() == 8u);
+}
+
+BOOST_AUTO_TEST_CASE(a_producer_is_pulled_up_to_the_chunk_size_and_no_further)
+{
+    // Setup
+    output_queue q;
+    auto p = std::make_unique<counting_producer>(std::vector<std::string>{"ab", "cd", "ef", "gh"});
+    auto* raw = p.get();
+    q.push(std::move(p));
+    q.push("after");
+
+    // Event: a chunk size of 4 takes two pieces of the producer.
+    std::string first = take(q, 4);
+
+    // Check: nothing after the live producer overtakes it.
+    BOOST_TEST(first == "abcd");
+    BOOST_TEST(raw->calls == 2u);
+    q.consume(first.size());
+    BOOST_TEST(drain(q, big, 4) == "efghafter");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(close_mark)
+
+BOOST_AUTO_TEST_CASE(stops_the_batch_and_surfaces_when_reached)
+{
+    // Setup
+    output_queue q;
+    q.push("before");
+    q.push_close();
+    q.push("after");
+
+    // Event, check
+    BOOST_TEST(!q.close_due());
+    BOOST_TEST(drain(q) == "before");
+    BOOST_TEST(q.close_due());
+    BOOST_TEST(q.pop_close());
+    BOOST_TEST(!q.pop_close());
+}
+
+BOOST_AUTO_TEST_CASE(reached_through_an_exhausted_producer)
+{
+    output_queue q;
+    q.push(std::make_unique<simple_producer>(""));
+    q.push_close();
+    BOOST_TEST(take(q).empty());
+    BOOST_TEST(q.close_due());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(discard)
+
+BOOST_AUTO_TEST_CASE(drops_everything_when_nothing_is_in_flight)
+{
+    output_queue q;
+    q.push("a");
+    q.push_close();
+    q.discard();
+    BOOST_TEST(q.empty());
+    BOOST_TEST(!q.close_due());
+}
+
+BOOST_AUTO_TEST_CASE(keeps_the_batch_in_flight_intact)
+{
+    // Setup: a batch that ends inside the second entry.
+    output_queue q;
+    q.push("abc");
+    q.push(std::string(10, 'x'));
+    q.push("zzz");
+    std::vector<std::string_view> pieces;
+    q.prepare(65536, 5, 64, pieces);
+    std::string const before = std::string(pieces[0]) + std::string(pieces[1]);
+
+    // Event
+    q.discard();
+
+    // Check: the views still read the same bytes; only they remain.
+    std::string const after = std::string(pieces[0]) + std::string(pieces[1]);
+    BOOST_TEST(after == before);
+    BOOST_TEST(after == "abcxx");
+    BOOST_TEST(q.bytes() == 5u);
+    q.consume(5);
+    BOOST_TEST(q.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(errors)
+
+BOOST_AUTO_TEST_CASE(a_throwing_producer_is_dropped_and_the_rest_goes_on)
+{
+    // Setup
+    output_queue q;
+    q.push("ok ");
+    q.push(std::make_unique<throwing_producer>());
+    q.push("still");
+    std::vector<std::string_view> pieces;
+
+    // Event
+    BOOST_CHECK_THROW(q.prepare(65536, big, 64, pieces), std::runtime_error);
+
+    // Check: nothing is half-prepared, and what was queued is intact.
+    BOOST_TEST(pieces.empty());
+    BOOST_TEST(!q.in_flight());
+    BOOST_TEST(drain(q) == "ok still");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(views_survive_later_pushes)
+{
+    output_queue q;
+    q.push("first");
+    std::vector<std::string_view> pieces;
+    q.prepare(65536, big, 64, pieces);
+    for (int i = 0; i < 1000; ++i)
+        q.push(std::string(100, 'y'));
+    BOOST_TEST(pieces[0] == "first");
+}
