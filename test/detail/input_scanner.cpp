@@ -38,6 +38,7 @@ struct recording_handler
     input_scanner& scanner;
     trace_recorder rec;
     std::function<void(std::string_view)> on_collect; // runs after recording
+    std::function<void()> on_found;                   // runs after recording
     bool stop = false;
 
     void collect(std::string_view data)
@@ -51,6 +52,8 @@ struct recording_handler
     {
         if (auto next = rec.on_found(scanner.get_terminator()))
             scanner.set_terminator(*next);
+        if (on_found)
+            on_found();
     }
     bool proceed() const { return !stop; }
 };
@@ -297,10 +300,24 @@ BOOST_AUTO_TEST_CASE(proceed_false_stops_and_keeps_the_rest)
     input_scanner s;
     s.set_terminator(std::string("\n"));
     recording_handler h(s);
-    h.on_collect = [&](std::string_view) { h.stop = true; };
+    h.on_found = [&] { h.stop = true; };
     feed(s, h, "a\nb\n");
     BOOST_TEST(h.rec.events == events({C("a"), T("\n")}), boost::test_tools::per_element());
     BOOST_TEST(s.pending() == "b\n");
+}
+
+BOOST_AUTO_TEST_CASE(proceed_false_in_collect_skips_found_terminator)
+{
+    // A channel closed inside collect_incoming_data() gets no found_terminator() after it.
+    for (auto const& t : {terminator(std::string("\n")), terminator(std::size_t(1))})
+    {
+        input_scanner s;
+        s.set_terminator(t);
+        recording_handler h(s);
+        h.on_collect = [&](std::string_view) { h.stop = true; };
+        feed(s, h, "a\nb\n");
+        BOOST_TEST(h.rec.events == events({C("a")}), boost::test_tools::per_element());
+    }
 }
 
 BOOST_AUTO_TEST_CASE(an_exception_leaves_cpythons_state)

@@ -58,8 +58,9 @@ public:
     /** Deliver the pending bytes to `h`, as CPython's handle_read loop does.
 
         Handler must provide `void collect(std::string_view)`, `void found_terminator()` and
-        `bool proceed()`. proceed() is asked before each step; false stops the loop, keeping the
-        rest pending. The handler may call set_terminator() and discard() (re-entrancy is the
+        `bool proceed()`. proceed() is asked before each step and between a message's last
+        collect() and its found_terminator(); false stops the loop, keeping the rest pending (a
+        found_terminator() skipped that way is not delivered later). The handler may call set_terminator() and discard() (re-entrancy is the
         point: a terminator changed in found_terminator() applies to the very next byte). An
         exception from the handler leaves the scanner in the state CPython would be in and
         propagates.
@@ -113,7 +114,8 @@ void input_scanner::process(Handler& h)
                 consume(n);
                 if (generation_ == generation)
                     term_ = std::size_t(0);
-                h.found_terminator();
+                if (h.proceed())
+                    h.found_terminator();
             }
         }
         else if (auto const* str = std::get_if<std::string>(&term_); str && !str->empty())
@@ -127,7 +129,8 @@ void input_scanner::process(Handler& h)
                 if (index > 0)
                     h.collect(data.substr(0, index));
                 consume(index + term_size);
-                h.found_terminator();
+                if (h.proceed())
+                    h.found_terminator();
             }
             else if (std::size_t const prefix = find_prefix_at_end(data, *str); prefix != 0)
             {

@@ -235,12 +235,15 @@ void basic_async_chat<Stream>::report_error(std::exception_ptr const& error) noe
 template <class Stream>
 std::string basic_async_chat<Stream>::describe() const
 {
-    std::ostringstream out;
+    std::ostringstream peer;
     boost::system::error_code ec;
-    auto const peer = stream_.remote_endpoint(ec);
-    out << "<async_chat " << static_cast<void const*>(this);
+    auto const ep = stream_.remote_endpoint(ec);
     if (!ec)
-        out << " peer " << peer;
+        peer << ep;
+    std::ostringstream out;
+    out << "<async_chat " << static_cast<void const*>(this);
+    if (!peer.str().empty())
+        out << " peer " << peer.str();
     out << '>';
     return out.str();
 }
