@@ -51,11 +51,12 @@ BOOST_AUTO_TEST_CASE(echoes_every_line_to_every_client)
             // Check: all of it back, on every connection.
             for (auto& c : clients)
                 BOOST_TEST(read_all(c) == lines);
+            // Once the server stops accepting and every channel has closed, run() returns.
             server.stop();
             work.reset();
-            io.stop();
             for (auto& t : pool)
                 t.join();
+            BOOST_TEST(io.stopped());
         }
     }
 }

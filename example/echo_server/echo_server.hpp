@@ -5,6 +5,7 @@
 
 #include <asynchat.hpp>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -54,10 +55,17 @@ public:
 
     void start() { do_accept(); }
 
+    /// Stop accepting; safe from any thread. Open channels run until their peers leave.
     void stop()
     {
-        boost::system::error_code ignored;
-        acceptor_.close(ignored);
+        asio::dispatch(
+            acceptor_.get_executor(),
+            [this]
+            {
+                boost::system::error_code ignored;
+                acceptor_.close(ignored);
+            }
+        );
     }
 
 private:
