@@ -696,6 +696,38 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(readable_false_pauses_until_resumed, Loopback, tra
     BOOST_TEST(p.channel->messages.front() == "held");
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(predicates_may_push_and_resume_reading, Loopback, transports)
+{
+    // Setup: writable() pushes more output (three times); readable() resumes reading once.
+    channel_pair<Loopback> p;
+    p.channel->set_terminator("\n");
+    int pushes = 0;
+    bool resumed = false;
+    p.channel->on_hook = [&](std::string const& h)
+    {
+        if (h == "writable" && pushes < 3)
+            p.channel->push("w" + std::to_string(++pushes) + "\n");
+        if (h == "readable" && !resumed)
+        {
+            resumed = true;
+            p.channel->resume_reading();
+        }
+    };
+    peer_reader<typename Loopback::socket> reader(p.peer);
+    reader.start();
+
+    // Event
+    p.channel->start();
+    p.channel->push("first\n");
+    asio::write(p.peer, asio::buffer(std::string("a\nb\n")));
+    p.peer.shutdown(Loopback::socket::shutdown_send);
+
+    // Check: one read and one write at a time, so every byte arrives once, in order.
+    BOOST_TEST_REQUIRE(run_until(p.io, [&] { return reader.eof; }));
+    BOOST_TEST(reader.received == "first\nw1\nw2\nw3\n");
+    BOOST_TEST(p.channel->messages == (std::vector<std::string>{"a", "b"}), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 //----------------------------------------------------------------------------

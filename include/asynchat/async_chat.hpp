@@ -236,7 +236,11 @@ public:
     Stream& stream() noexcept { return stream_; }
 
     /// The executor every hook runs on.
-    executor_type get_executor() noexcept { return stream_.get_executor(); }
+    executor_type get_executor() const noexcept
+    {
+        // Asio's get_executor() is not const, though it only copies the executor out.
+        return const_cast<Stream&>(stream_).get_executor();
+    }
 
     /** CPython's sample collector: append `data` to an internal buffer.
 

@@ -284,7 +284,11 @@ void basic_async_chat<Stream>::after_event() noexcept
 template <class Stream>
 void basic_async_chat<Stream>::do_read() noexcept
 {
-    if (!started_ || reading_ || eof_ || state_ != state::open || !ask(&basic_async_chat::readable))
+    if (!started_ || reading_ || eof_ || state_ != state::open)
+        return;
+    // readable() is user code: it may have closed the channel or, through resume_reading(),
+    // started the read itself.
+    if (!ask(&basic_async_chat::readable) || reading_ || state_ != state::open)
         return;
     if (ac_in_buffer_size == 0)
     {
@@ -374,7 +378,8 @@ void basic_async_chat<Stream>::do_write() noexcept
             }
             return;
         }
-        if (!ask(&basic_async_chat::writable) || state_ != state::open)
+        // writable() is user code: it may have closed the channel or pushed, starting the write.
+        if (!ask(&basic_async_chat::writable) || writing_ || state_ != state::open)
             return;
         if (ac_out_buffer_size == 0)
         {
@@ -435,6 +440,9 @@ void basic_async_chat<Stream>::on_connect(boost::system::error_code const& ec) n
         return;
     if (ec)
     {
+        // Close the socket so that a later connect() starts from a fresh one.
+        boost::system::error_code ignored;
+        stream_.close(ignored);
         state_ = state::unconnected;
         report_error(std::make_exception_ptr(boost::system::system_error(ec, "connect")));
         return;
