@@ -3,8 +3,10 @@
 #include <asynchat.hpp>
 
 #include <boost/asio/local/connect_pair.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/read.hpp>
 
+#include <cctype>
 #include <iostream>
 
 namespace asio = boost::asio;
