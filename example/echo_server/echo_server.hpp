@@ -47,7 +47,7 @@ class server
 public:
     /// `strands`: give each connection a strand, needed when several threads run `io`.
     server(asio::io_context& io, tcp::endpoint const& ep, bool strands)
-        : io_(io), acceptor_(io, ep), strands_(strands)
+        : io_(io), acceptor_(asio::make_strand(io), ep), strands_(strands)
     {
     }
 
@@ -55,7 +55,8 @@ public:
 
     void start() { do_accept(); }
 
-    /// Stop accepting; safe from any thread. Open channels run until their peers leave.
+    /// Stop accepting; safe from any thread (the acceptor has its own strand, so this cannot
+    /// race with the accept handler). Open channels run until their peers leave.
     void stop()
     {
         asio::dispatch(
