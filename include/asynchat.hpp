@@ -4,8 +4,12 @@
 #define ASYNCHAT_HPP
 
 #include <asynchat/async_chat.hpp>
+#include <asynchat/dispatcher.hpp>
+#include <asynchat/dispatcher_with_send.hpp>
 #include <asynchat/fifo.hpp>
+#include <asynchat/file_dispatcher.hpp>
 #include <asynchat/find_prefix_at_end.hpp>
+#include <asynchat/loop.hpp>
 #include <asynchat/producer.hpp>
 #include <asynchat/terminator.hpp>
 

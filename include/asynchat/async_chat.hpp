@@ -3,6 +3,7 @@
 #ifndef ASYNCHAT_ASYNC_CHAT_HPP
 #define ASYNCHAT_ASYNC_CHAT_HPP
 
+#include <asynchat/detail/channel_map.hpp>
 #include <asynchat/detail/input_scanner.hpp>
 #include <asynchat/detail/output_queue.hpp>
 #include <asynchat/producer.hpp>
@@ -59,12 +60,15 @@ bool is_disconnect(boost::system::error_code const& ec) noexcept;
     Everything else must be called on the channel's executor (in a hook, for instance).
 
     @par Executor
-    Every hook runs on the stream's executor. When the io_context runs on several threads,
+    Every hook runs on the stream's executor. From start() or connect() until close(), the
+    channel is in the channel map of the executor's context (see loop(), close_all(),
+    channel_count()). When the io_context runs on several threads,
     give the stream a strand (`boost::asio::make_strand(io)`), as the dispatcher does for the
     sockets it accepts.
 */
 template <class Stream>
-class basic_async_chat : public std::enable_shared_from_this<basic_async_chat<Stream>>
+class basic_async_chat : public detail::channel_base,
+                         public std::enable_shared_from_this<basic_async_chat<Stream>>
 {
 public:
     using stream_type = Stream;
@@ -293,6 +297,11 @@ private:
 
     struct scan_handler;
 
+    void map_close() override { close(); }
+    void map_refresh() override { resume_reading(); }
+    // Enter the channel map of the executor's context (once); do_close() leaves it.
+    void enter_map();
+
     // Run `f` on the executor, inline when already there. Keeps the channel alive meanwhile.
     template <class F>
     void on_executor(F&& f);
@@ -323,6 +332,7 @@ private:
     std::vector<boost::asio::const_buffer> write_buffers_;
     state state_;
     bool started_ = false;
+    bool in_map_ = false;
     bool reading_ = false;
     bool writing_ = false;
     // Peer EOF seen: no more reads.

@@ -5,6 +5,8 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/query.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -78,6 +80,7 @@ void basic_async_chat<Stream>::start()
         [this]
         {
             started_ = true;
+            enter_map();
             after_event();
         }
     );
@@ -95,6 +98,7 @@ void basic_async_chat<Stream>::connect(endpoint_type const& ep)
                     "or closed"
                 );
             state_ = state::connecting;
+            enter_map();
             boost::system::error_code ec;
             if (!stream_.is_open())
                 stream_.open(ep.protocol(), ec);
@@ -264,11 +268,26 @@ void basic_async_chat<Stream>::do_push(std::string data)
 }
 
 template <class Stream>
+void basic_async_chat<Stream>::enter_map()
+{
+    if (in_map_ || state_ == state::closed)
+        return;
+    in_map_ = true;
+    auto& ctx = boost::asio::query(stream_.get_executor(), boost::asio::execution::context);
+    detail::channel_map::of(ctx).add(this, this->weak_from_this());
+}
+
+template <class Stream>
 void basic_async_chat<Stream>::do_close() noexcept
 {
     if (state_ == state::closed)
         return;
     state_ = state::closed;
+    if (in_map_)
+    {
+        auto& ctx = boost::asio::query(stream_.get_executor(), boost::asio::execution::context);
+        detail::channel_map::of(ctx).remove(this);
+    }
     // Closing cancels the pending read and write; their handlers see state::closed and return.
     boost::system::error_code ignored;
     stream_.close(ignored);

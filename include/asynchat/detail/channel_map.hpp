@@ -1,0 +1,72 @@
+// asynchat: the channel map, asyncore's socket_map as a service of the execution context
+// SPDX-License-Identifier: BSL-1.0
+#ifndef ASYNCHAT_DETAIL_CHANNEL_MAP_HPP
+#define ASYNCHAT_DETAIL_CHANNEL_MAP_HPP
+
+#include <boost/asio/execution_context.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace asynchat::detail {
+
+/// What the map needs from a channel (async_chat or dispatcher). Both calls are thread-safe.
+class channel_base
+{
+public:
+    /// Close the channel (asyncore's close_all calls close()).
+    virtual void map_close() = 0;
+
+    /// Re-evaluate readable()/writable() and start what they allow (once per loop() pass).
+    virtual void map_refresh() = 0;
+
+protected:
+    ~channel_base() = default;
+};
+
+/** The registry of open channels of one execution context.
+
+    Channels add themselves when they start and remove themselves when they close. Entries are
+    weak, so the map never keeps a channel alive, and one destroyed without closing (its
+    io_context went away first) is pruned when next seen. A mutex guards the map: channels on
+    different strands open and close concurrently. The I/O path never touches it.
+*/
+class channel_map : public boost::asio::execution_context::service
+{
+public:
+    static boost::asio::execution_context::id id;
+
+    explicit channel_map(boost::asio::execution_context& ctx);
+
+    /// The map of `ctx`, created on first use.
+    static channel_map& of(boost::asio::execution_context& ctx)
+    {
+        return boost::asio::use_service<channel_map>(ctx);
+    }
+
+    void add(void const* key, std::weak_ptr<channel_base> channel);
+    void remove(void const* key) noexcept;
+
+    /// The number of live channels.
+    std::size_t size();
+
+    /// The live channels, in no particular order.
+    std::vector<std::shared_ptr<channel_base>> snapshot();
+
+    /// The live channels; the map is left empty.
+    std::vector<std::shared_ptr<channel_base>> take_all();
+
+private:
+    void shutdown() override;
+    void prune();
+
+    std::mutex mutex_;
+    std::unordered_map<void const*, std::weak_ptr<channel_base>> channels_;
+};
+
+} // namespace asynchat::detail
+
+#endif

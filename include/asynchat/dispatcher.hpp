@@ -1,0 +1,218 @@
+// asynchat: dispatcher, CPython's asyncore.dispatcher as a readiness-driven Asio object
+// SPDX-License-Identifier: BSL-1.0
+#ifndef ASYNCHAT_DISPATCHER_HPP
+#define ASYNCHAT_DISPATCHER_HPP
+
+#include <asynchat/detail/channel_map.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/socket_base.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace asynchat {
+
+/** A socket driven by readiness events, as asyncore drives its dispatchers.
+
+    While readable() holds, the dispatcher waits for the socket to become readable and then
+    calls handle_read() (or, listening, handle_accept()); while writable() holds and it is
+    connected, it waits for writability and calls handle_write(). The predicates are
+    re-evaluated after every event of the dispatcher and once per loop() pass. Readiness is
+    level-triggered, as with select(): a handler that leaves data unread is called again.
+    recv() and send() follow asyncore's rules.
+
+    Objects are owned by `std::shared_ptr` (`std::make_shared<Derived>(...)`); the calls made in
+    a Python __init__ (create_socket(), bind(), listen(), connect()) may be made in the
+    constructor, and start() then arms the events and enters the channel map.
+
+    @par Python
+    asyncore.dispatcher. Differences: start() after construction; accept() returns
+    `std::optional<std::pair<socket, endpoint>>`; would-block makes recv() return "" (Python
+    raises BlockingIOError); errors are passed to handle_error() as a `std::exception_ptr`.
+
+    @par Thread safety
+    start() and close() may be called from any thread; everything else on the executor.
+
+    @par Executor
+    Every hook runs on get_executor(). Accepted sockets get a strand of the same execution
+    context, so their channels may run on a multi-threaded io_context.
+*/
+class dispatcher : public detail::channel_base, public std::enable_shared_from_this<dispatcher>
+{
+public:
+    using executor_type = boost::asio::any_io_executor;
+    using protocol_type = boost::asio::ip::tcp;
+    using socket_type = protocol_type::socket;
+    using endpoint_type = protocol_type::endpoint;
+
+    /// asyncore's log_info() types not printed. Default: {"warning"}, as in CPython.
+    std::set<std::string> ignore_log_types{"warning"};
+
+    /// A dispatcher without a socket yet: create_socket() (or connect()) next.
+    explicit dispatcher(executor_type const& ex);
+
+    /// A dispatcher over an accepted or connected socket.
+    explicit dispatcher(socket_type sock);
+
+    dispatcher(dispatcher const&) = delete;
+    dispatcher& operator=(dispatcher const&) = delete;
+    virtual ~dispatcher();
+
+    /// Arm the events and enter the channel map; begins a connect() made before it.
+    void start();
+
+    /// Open the socket (asyncore.create_socket(family, type)); non-blocking, as in asyncore.
+    void create_socket(protocol_type protocol = protocol_type::v4());
+
+    /// Set SO_REUSEADDR; errors are ignored, as in asyncore.
+    void set_reuse_addr();
+
+    /// Bind the socket; addr() reports `ep` afterwards. @throws boost::system::system_error
+    void bind(endpoint_type const& ep);
+
+    /// Listen; from now on read events call handle_accept(). @throws boost::system::system_error
+    void listen(int backlog);
+
+    /** Connect to `ep`; handle_connect() follows on success, handle_error() on failure.
+
+        Opens the socket if create_socket() was not called.
+    */
+    void connect(endpoint_type const& ep);
+
+    /** Accept one pending connection, without blocking.
+
+        @return The socket (on a strand of this dispatcher's execution context) and the peer's
+        address, or `std::nullopt` when no connection is pending.
+        @throws boost::system::system_error for other errors, std::logic_error if not listening.
+    */
+    std::optional<std::pair<socket_type, endpoint_type>> accept();
+
+    /** Send what the socket takes now; returns the bytes taken.
+
+        0 when the socket would block; a disconnect calls handle_close() and returns 0.
+        @throws boost::system::system_error for other errors.
+    */
+    std::size_t send(std::string_view data);
+
+    /** Receive up to `buffer_size` bytes now.
+
+        "" when nothing is available; on EOF or a disconnect, calls handle_close() and returns
+        "". @throws boost::system::system_error for other errors.
+    */
+    std::string recv(std::size_t buffer_size);
+
+    /// Close the socket now and leave the channel map. Safe from any thread.
+    void close();
+
+    /// True once connected (after handle_connect() returned, as in asyncore).
+    bool connected() const noexcept { return connected_; }
+
+    /// True while listening.
+    bool accepting() const noexcept { return accepting_; }
+
+    /// True while a connect() is in progress.
+    bool connecting() const noexcept { return connecting_; }
+
+    /// The address given to bind() or connect(), or the peer of an accepted socket.
+    std::optional<endpoint_type> const& addr() const noexcept { return addr_; }
+
+    /// The executor every hook runs on.
+    executor_type const& get_executor() const noexcept { return executor_; }
+
+    /// The socket (closed once listening: the acceptor then holds the descriptor).
+    socket_type& socket() noexcept { return socket_; }
+
+    /// Print "<type>: <message>" to stdout unless `type` is in ignore_log_types.
+    void log_info(std::string_view message, std::string_view type = "info");
+
+    /// Print "log: <message>" to stderr.
+    void log(std::string_view message);
+
+protected:
+    virtual void handle_read() { log_info("unhandled read event", "warning"); }
+    virtual void handle_write() { log_info("unhandled write event", "warning"); }
+    virtual void handle_expt() { log_info("unhandled incoming priority event", "warning"); }
+    virtual void handle_connect() { log_info("unhandled connect event", "warning"); }
+
+    /// Default: accept() and, if a connection was pending, handle_accepted().
+    virtual void handle_accept();
+
+    /// Default: close the socket and log, as CPython does.
+    virtual void handle_accepted(socket_type sock, endpoint_type addr);
+
+    /// Default: log, then close().
+    virtual void handle_close();
+
+    /// Default: one line describing the error on stderr, then handle_close().
+    virtual void handle_error(std::exception_ptr error);
+
+    virtual bool readable() { return true; }
+    virtual bool writable() { return true; }
+
+    //------------------------------------------------------------------------
+    // The handle the events come from. file_dispatcher replaces these for a file descriptor.
+
+    enum class wait_kind
+    {
+        read,
+        write,
+        error
+    };
+
+    /// Start waiting for `kind` on the handle (the readiness itself is checked first).
+    virtual void async_wait_on(wait_kind kind, std::function<void(boost::system::error_code)> h);
+    virtual std::size_t read_some(char* data, std::size_t size, boost::system::error_code& ec);
+    virtual std::size_t write_some(char const* data, std::size_t size, boost::system::error_code& ec);
+    virtual void close_handle() noexcept;
+    virtual int native_handle() noexcept;
+    /// SO_ERROR of the handle (0 for a file).
+    virtual int pending_error() noexcept;
+
+    /// For handles that are connected from the start (file_dispatcher).
+    void mark_connected() noexcept { connected_ = true; }
+
+private:
+    void map_close() override { close(); }
+    void map_refresh() override;
+
+    template <class F>
+    void on_executor(F&& f);
+    template <class F>
+    void invoke_hook(F&& f) noexcept;
+    bool ask(bool (dispatcher::*predicate)()) noexcept;
+    void report_error(std::exception_ptr const& error) noexcept;
+    void do_close() noexcept;
+    void rearm() noexcept;
+    void arm(wait_kind kind) noexcept;
+    void on_ready(wait_kind kind, boost::system::error_code const& ec) noexcept;
+    void begin_connect(endpoint_type const& ep);
+    void on_connect(boost::system::error_code const& ec) noexcept;
+    std::string describe() const;
+
+    executor_type executor_;
+    socket_type socket_;
+    protocol_type::acceptor acceptor_;
+    std::optional<endpoint_type> addr_;
+    std::optional<endpoint_type> pending_connect_;
+    bool started_ = false;
+    bool closed_ = false;
+    bool connected_ = false;
+    bool accepting_ = false;
+    bool connecting_ = false;
+    // One wait of each kind at most.
+    bool waiting_[3] = {false, false, false};
+};
+
+} // namespace asynchat
+
+#endif

@@ -1,0 +1,489 @@
+// asynchat: dispatcher
+// SPDX-License-Identifier: BSL-1.0
+#include <asynchat/dispatcher.hpp>
+
+#include <asynchat/async_chat.hpp>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <iostream>
+#include <poll.h>
+#include <sstream>
+#include <stdexcept>
+#include <sys/socket.h>
+
+namespace asynchat {
+
+namespace {
+
+boost::asio::execution_context& context_of(dispatcher::executor_type const& ex)
+{
+    return boost::asio::query(ex, boost::asio::execution::context);
+}
+
+// The poll(2) events that make a wait of `kind` complete at once.
+short ready_events(int kind)
+{
+    switch (kind)
+    {
+    case 0:
+        return POLLIN | POLLHUP | POLLERR;
+    case 1:
+        return POLLOUT | POLLHUP | POLLERR;
+    default:
+        return POLLPRI | POLLERR;
+    }
+}
+
+bool is_ready(int fd, int kind) noexcept
+{
+    pollfd p{fd, static_cast<short>(ready_events(kind) & (POLLIN | POLLOUT | POLLPRI)), 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & ready_events(kind)) != 0;
+}
+
+} // namespace
+
+dispatcher::dispatcher(executor_type const& ex) : executor_(ex), socket_(ex), acceptor_(ex) {}
+
+dispatcher::dispatcher(socket_type sock)
+    : executor_(sock.get_executor()), socket_(std::move(sock)), acceptor_(executor_)
+{
+    boost::system::error_code ec;
+    auto const peer = socket_.remote_endpoint(ec);
+    connected_ = !ec && socket_.is_open();
+    if (connected_)
+        addr_ = peer;
+    socket_.non_blocking(true, ec);
+}
+
+dispatcher::~dispatcher() = default;
+
+//----------------------------------------------------------------------------
+// The asyncore socket API.
+
+template <class F>
+void dispatcher::on_executor(F&& f)
+{
+    boost::asio::dispatch(
+        executor_,
+        [self = shared_from_this(), f = std::forward<F>(f)]() mutable
+        {
+            try
+            {
+                f();
+            }
+            catch (...)
+            {
+                self->report_error(std::current_exception());
+            }
+        }
+    );
+}
+
+void dispatcher::start()
+{
+    on_executor(
+        [this]
+        {
+            if (started_ || closed_)
+                return;
+            started_ = true;
+            detail::channel_map::of(context_of(executor_)).add(this, weak_from_this());
+            if (pending_connect_)
+                begin_connect(*std::exchange(pending_connect_, std::nullopt));
+            rearm();
+        }
+    );
+}
+
+void dispatcher::create_socket(protocol_type protocol)
+{
+    socket_.open(protocol);
+    socket_.non_blocking(true);
+}
+
+void dispatcher::set_reuse_addr()
+{
+    boost::system::error_code ignored;
+    socket_.set_option(boost::asio::socket_base::reuse_address(true), ignored);
+}
+
+void dispatcher::bind(endpoint_type const& ep)
+{
+    if (!socket_.is_open())
+        create_socket(ep.protocol());
+    addr_ = ep;
+    socket_.bind(ep);
+}
+
+void dispatcher::listen(int backlog)
+{
+    if (!socket_.is_open())
+        throw std::logic_error("asynchat::dispatcher::listen: no socket (call create_socket())");
+    // Asio keeps acceptors and sockets apart: hand the descriptor over to the acceptor.
+    protocol_type const protocol = socket_.local_endpoint().protocol();
+    acceptor_.assign(protocol, socket_.release());
+    acceptor_.listen(backlog);
+    acceptor_.non_blocking(true);
+    accepting_ = true;
+}
+
+void dispatcher::connect(endpoint_type const& ep)
+{
+    addr_ = ep;
+    connected_ = false;
+    connecting_ = true;
+    if (started_)
+        begin_connect(ep);
+    else
+        pending_connect_ = ep;
+}
+
+void dispatcher::begin_connect(endpoint_type const& ep)
+{
+    if (!socket_.is_open())
+        create_socket(ep.protocol());
+    socket_.async_connect(
+        ep,
+        [self = shared_from_this()](boost::system::error_code const& ec) { self->on_connect(ec); }
+    );
+}
+
+void dispatcher::on_connect(boost::system::error_code const& ec) noexcept
+{
+    if (closed_)
+        return;
+    connecting_ = false;
+    if (ec)
+    {
+        report_error(std::make_exception_ptr(boost::system::system_error(ec, "connect")));
+        return;
+    }
+    boost::system::error_code ignored;
+    socket_.non_blocking(true, ignored);
+    // As asyncore's handle_connect_event: connected becomes true after handle_connect().
+    invoke_hook([this] { handle_connect(); });
+    if (!closed_)
+        connected_ = true;
+    rearm();
+}
+
+std::optional<std::pair<dispatcher::socket_type, dispatcher::endpoint_type>> dispatcher::accept()
+{
+    if (!accepting_)
+        throw std::logic_error("asynchat::dispatcher::accept: the dispatcher is not listening");
+    boost::system::error_code ec;
+    endpoint_type peer;
+    socket_type sock(boost::asio::make_strand(executor_));
+    acceptor_.accept(sock, peer, ec);
+    if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again ||
+        ec == boost::asio::error::connection_aborted)
+        return std::nullopt;
+    if (ec)
+        throw boost::system::system_error(ec, "accept");
+    return std::make_pair(std::move(sock), peer);
+}
+
+std::size_t dispatcher::send(std::string_view data)
+{
+    boost::system::error_code ec;
+    std::size_t const n = write_some(data.data(), data.size(), ec);
+    if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again)
+        return 0;
+    if (ec && detail::is_disconnect(ec))
+    {
+        handle_close();
+        return 0;
+    }
+    if (ec)
+        throw boost::system::system_error(ec, "send");
+    return n;
+}
+
+std::string dispatcher::recv(std::size_t buffer_size)
+{
+    std::string data(buffer_size, '\0');
+    boost::system::error_code ec;
+    std::size_t const n = buffer_size == 0 ? 0 : read_some(data.data(), buffer_size, ec);
+    if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again)
+        return {};
+    if (ec == boost::asio::error::eof || (ec && detail::is_disconnect(ec)))
+    {
+        handle_close();
+        return {};
+    }
+    if (ec)
+        throw boost::system::system_error(ec, "recv");
+    data.resize(n);
+    return data;
+}
+
+void dispatcher::close()
+{
+    // Not yet owned by a shared_ptr (close() in a constructor, as Python code does in
+    // __init__): no handler can be running, so close now.
+    if (weak_from_this().expired())
+        do_close();
+    else
+        on_executor([this] { do_close(); });
+}
+
+void dispatcher::do_close() noexcept
+{
+    if (closed_)
+        return;
+    closed_ = true;
+    connected_ = accepting_ = connecting_ = false;
+    if (started_)
+        detail::channel_map::of(context_of(executor_)).remove(this);
+    close_handle();
+}
+
+void dispatcher::log_info(std::string_view message, std::string_view type)
+{
+    if (ignore_log_types.count(std::string(type)) == 0)
+        std::cout << type << ": " << message << std::endl;
+}
+
+void dispatcher::log(std::string_view message)
+{
+    std::cerr << "log: " << message << std::endl;
+}
+
+std::string dispatcher::describe() const
+{
+    std::ostringstream out;
+    out << "<dispatcher";
+    if (accepting_)
+        out << " listening";
+    else if (connected_)
+        out << " connected";
+    if (addr_)
+        out << ' ' << *addr_;
+    out << " at " << static_cast<void const*>(this) << '>';
+    return out.str();
+}
+
+//----------------------------------------------------------------------------
+// Default hooks.
+
+void dispatcher::handle_accept()
+{
+    if (auto pair = accept())
+        handle_accepted(std::move(pair->first), pair->second);
+}
+
+void dispatcher::handle_accepted(socket_type sock, endpoint_type)
+{
+    boost::system::error_code ignored;
+    sock.close(ignored);
+    log_info("unhandled accepted event", "warning");
+}
+
+void dispatcher::handle_close()
+{
+    log_info("unhandled close event", "warning");
+    close();
+}
+
+void dispatcher::handle_error(std::exception_ptr error)
+{
+    detail::log_uncaptured(describe(), error);
+    handle_close();
+}
+
+//----------------------------------------------------------------------------
+// The event machinery. Invariant: waiting_[k] iff a wait of kind k is pending or posted; after
+// every event rearm() asks readable()/writable() again and arms what they allow.
+
+template <class F>
+void dispatcher::invoke_hook(F&& f) noexcept
+{
+    try
+    {
+        f();
+    }
+    catch (...)
+    {
+        report_error(std::current_exception());
+    }
+}
+
+bool dispatcher::ask(bool (dispatcher::*predicate)()) noexcept
+{
+    try
+    {
+        return (this->*predicate)();
+    }
+    catch (...)
+    {
+        report_error(std::current_exception());
+        return false;
+    }
+}
+
+void dispatcher::report_error(std::exception_ptr const& error) noexcept
+{
+    try
+    {
+        handle_error(error);
+    }
+    catch (...)
+    {
+        detail::log_uncaptured("(handle_error threw) " + describe(), std::current_exception());
+        do_close();
+    }
+}
+
+void dispatcher::map_refresh()
+{
+    on_executor([this] { rearm(); });
+}
+
+void dispatcher::rearm() noexcept
+{
+    if (!started_ || closed_ || connecting_)
+        return;
+    bool const r = ask(&dispatcher::readable);
+    bool const w = !closed_ && ask(&dispatcher::writable);
+    if (closed_)
+        return;
+    if (accepting_)
+    {
+        if (r)
+            arm(wait_kind::read);
+        return;
+    }
+    if (!connected_)
+        return;
+    if (r)
+        arm(wait_kind::read);
+    if (w)
+        arm(wait_kind::write);
+    if (r || w)
+        arm(wait_kind::error);
+}
+
+void dispatcher::arm(wait_kind kind) noexcept
+{
+    int const k = static_cast<int>(kind);
+    if (waiting_[k] || closed_)
+        return;
+    waiting_[k] = true;
+    try
+    {
+        async_wait_on(
+            kind,
+            [self = shared_from_this(), kind](boost::system::error_code ec)
+            { self->on_ready(kind, ec); }
+        );
+    }
+    catch (...)
+    {
+        waiting_[k] = false;
+        report_error(std::current_exception());
+    }
+}
+
+void dispatcher::on_ready(wait_kind kind, boost::system::error_code const& ec) noexcept
+{
+    waiting_[static_cast<int>(kind)] = false;
+    if (closed_ || ec == boost::asio::error::operation_aborted)
+        return;
+    if (ec)
+    {
+        report_error(std::make_exception_ptr(boost::system::system_error(ec, "wait")));
+        return;
+    }
+    switch (kind)
+    {
+    case wait_kind::read:
+        // The predicate may have turned false since the wait was armed; asyncore would not
+        // have selected the socket then.
+        if (ask(&dispatcher::readable) && !closed_)
+            invoke_hook(
+                [this]
+                {
+                    if (accepting_)
+                        handle_accept();
+                    else
+                        handle_read();
+                }
+            );
+        break;
+    case wait_kind::write:
+        if (!accepting_ && ask(&dispatcher::writable) && !closed_)
+            invoke_hook([this] { handle_write(); });
+        break;
+    case wait_kind::error:
+        // asyncore's handle_expt_event: a socket error closes, urgent data calls handle_expt.
+        if (pending_error() != 0)
+            invoke_hook([this] { handle_close(); });
+        else if (is_ready(native_handle(), 2))
+            invoke_hook([this] { handle_expt(); });
+        break;
+    }
+    rearm();
+}
+
+//----------------------------------------------------------------------------
+// The socket as the source of events.
+
+void dispatcher::async_wait_on(wait_kind kind, std::function<void(boost::system::error_code)> h)
+{
+    // Asio's reactor is edge-triggered: a wait armed while the socket is already ready (data a
+    // handler left unread, a second pending connection) would not complete. Check first, and
+    // complete at once if ready: that is select()'s level-triggered behaviour.
+    if (is_ready(native_handle(), static_cast<int>(kind)))
+    {
+        boost::asio::post(executor_, [h = std::move(h)] { h({}); });
+        return;
+    }
+    using socket_base = boost::asio::socket_base;
+    socket_base::wait_type const type = kind == wait_kind::read    ? socket_base::wait_read
+                                        : kind == wait_kind::write ? socket_base::wait_write
+                                                                   : socket_base::wait_error;
+    if (accepting_)
+        acceptor_.async_wait(type, std::move(h));
+    else
+        socket_.async_wait(type, std::move(h));
+}
+
+std::size_t dispatcher::read_some(char* data, std::size_t size, boost::system::error_code& ec)
+{
+    return socket_.read_some(boost::asio::buffer(data, size), ec);
+}
+
+std::size_t dispatcher::write_some(char const* data, std::size_t size, boost::system::error_code& ec)
+{
+    return socket_.write_some(boost::asio::buffer(data, size), ec);
+}
+
+void dispatcher::close_handle() noexcept
+{
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    acceptor_.close(ignored);
+}
+
+int dispatcher::native_handle() noexcept
+{
+    return accepting_ ? acceptor_.native_handle() : socket_.native_handle();
+}
+
+int dispatcher::pending_error() noexcept
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (::getsockopt(native_handle(), SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        return 0;
+    return err;
+}
+
+} // namespace asynchat

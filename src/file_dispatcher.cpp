@@ -1,0 +1,76 @@
+// asynchat: file_dispatcher
+// SPDX-License-Identifier: BSL-1.0
+#include <asynchat/file_dispatcher.hpp>
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <cerrno>
+#include <poll.h>
+#include <unistd.h>
+
+namespace asynchat {
+
+namespace {
+
+int checked_dup(int fd)
+{
+    int const copy = ::dup(fd);
+    if (copy < 0)
+        throw boost::system::system_error(
+            boost::system::error_code(errno, boost::system::system_category()), "dup"
+        );
+    return copy;
+}
+
+} // namespace
+
+file_dispatcher::file_dispatcher(executor_type const& ex, int fd)
+    : dispatcher(ex), descriptor_(ex, checked_dup(fd))
+{
+    descriptor_.non_blocking(true);
+    // A file is "connected" from the start, as in CPython.
+    mark_connected();
+}
+
+void file_dispatcher::async_wait_on(
+    wait_kind kind,
+    std::function<void(boost::system::error_code)> h
+)
+{
+    // Level-triggered, as for sockets (see dispatcher::async_wait_on).
+    short const events = kind == wait_kind::read ? POLLIN : kind == wait_kind::write ? POLLOUT : POLLPRI;
+    pollfd p{descriptor_.native_handle(), events, 0};
+    if (::poll(&p, 1, 0) > 0 && (p.revents & (events | POLLHUP | POLLERR)) != 0 &&
+        kind != wait_kind::error)
+    {
+        boost::asio::post(get_executor(), [h = std::move(h)] { h({}); });
+        return;
+    }
+    using descriptor_base = boost::asio::posix::descriptor_base;
+    descriptor_.async_wait(
+        kind == wait_kind::read    ? descriptor_base::wait_read
+        : kind == wait_kind::write ? descriptor_base::wait_write
+                                   : descriptor_base::wait_error,
+        std::move(h)
+    );
+}
+
+std::size_t file_dispatcher::read_some(char* data, std::size_t size, boost::system::error_code& ec)
+{
+    return descriptor_.read_some(boost::asio::buffer(data, size), ec);
+}
+
+std::size_t file_dispatcher::write_some(char const* data, std::size_t size, boost::system::error_code& ec)
+{
+    return descriptor_.write_some(boost::asio::buffer(data, size), ec);
+}
+
+void file_dispatcher::close_handle() noexcept
+{
+    boost::system::error_code ignored;
+    descriptor_.close(ignored);
+}
+
+} // namespace asynchat
