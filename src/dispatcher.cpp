@@ -12,6 +12,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <fcntl.h>
 #include <iostream>
 #include <poll.h>
 #include <sstream>
@@ -49,10 +50,16 @@ bool is_ready(int fd, int kind) noexcept
 
 } // namespace
 
-dispatcher::dispatcher(executor_type const& ex) : executor_(ex), socket_(ex), acceptor_(ex) {}
+dispatcher::dispatcher(executor_type const& ex)
+    : executor_(ex), socket_(ex), acceptor_(ex), idle_timer_(ex)
+{
+}
 
 dispatcher::dispatcher(socket_type sock)
-    : executor_(sock.get_executor()), socket_(std::move(sock)), acceptor_(executor_)
+    : executor_(sock.get_executor()),
+      socket_(std::move(sock)),
+      acceptor_(executor_),
+      idle_timer_(executor_)
 {
     boost::system::error_code ec;
     auto const peer = socket_.remote_endpoint(ec);
@@ -88,13 +95,18 @@ void dispatcher::on_executor(F&& f)
 
 void dispatcher::start()
 {
+    // Enter the map at once, as asyncore's set_socket() does, so that loop() and
+    // channel_count() see the dispatcher before its first event. The map is thread-safe.
+    auto& map = detail::channel_map::of(context_of(executor_));
+    map.add(this, weak_from_this());
     on_executor(
-        [this]
+        [this, &map]
         {
+            if (closed_)
+                map.remove(this); // closed before it started
             if (started_ || closed_)
                 return;
             started_ = true;
-            detail::channel_map::of(context_of(executor_)).add(this, weak_from_this());
             if (pending_connect_)
                 begin_connect(*std::exchange(pending_connect_, std::nullopt));
             rearm();
@@ -106,6 +118,8 @@ void dispatcher::create_socket(protocol_type protocol)
 {
     socket_.open(protocol);
     socket_.non_blocking(true);
+    // Not inherited by child processes, as Python's sockets (PEP 446).
+    ::fcntl(socket_.native_handle(), F_SETFD, FD_CLOEXEC);
 }
 
 void dispatcher::set_reuse_addr()
@@ -178,6 +192,7 @@ std::optional<std::pair<dispatcher::socket_type, dispatcher::endpoint_type>> dis
 {
     if (!accepting_)
         throw std::logic_error("asynchat::dispatcher::accept: the dispatcher is not listening");
+    progress_[0] = true;
     boost::system::error_code ec;
     endpoint_type peer;
     socket_type sock(boost::asio::make_strand(executor_));
@@ -187,11 +202,13 @@ std::optional<std::pair<dispatcher::socket_type, dispatcher::endpoint_type>> dis
         return std::nullopt;
     if (ec)
         throw boost::system::system_error(ec, "accept");
+    ::fcntl(sock.native_handle(), F_SETFD, FD_CLOEXEC);
     return std::make_pair(std::move(sock), peer);
 }
 
 std::size_t dispatcher::send(std::string_view data)
 {
+    progress_[1] = true;
     boost::system::error_code ec;
     std::size_t const n = write_some(data.data(), data.size(), ec);
     if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again)
@@ -208,6 +225,7 @@ std::size_t dispatcher::send(std::string_view data)
 
 std::string dispatcher::recv(std::size_t buffer_size)
 {
+    progress_[0] = true;
     std::string data(buffer_size, '\0');
     boost::system::error_code ec;
     std::size_t const n = buffer_size == 0 ? 0 : read_some(data.data(), buffer_size, ec);
@@ -222,6 +240,11 @@ std::string dispatcher::recv(std::size_t buffer_size)
         throw boost::system::system_error(ec, "recv");
     data.resize(n);
     return data;
+}
+
+dispatcher::endpoint_type dispatcher::local_endpoint() const
+{
+    return accepting_ ? acceptor_.local_endpoint() : socket_.local_endpoint();
 }
 
 void dispatcher::close()
@@ -240,8 +263,8 @@ void dispatcher::do_close() noexcept
         return;
     closed_ = true;
     connected_ = accepting_ = connecting_ = false;
-    if (started_)
-        detail::channel_map::of(context_of(executor_)).remove(this);
+    idle_timer_.cancel();
+    detail::channel_map::of(context_of(executor_)).remove(this);
     close_handle();
 }
 
@@ -366,7 +389,7 @@ void dispatcher::rearm() noexcept
         arm(wait_kind::read);
     if (w)
         arm(wait_kind::write);
-    if (r || w)
+    if ((r || w) && !hung_up_)
         arm(wait_kind::error);
 }
 
@@ -375,6 +398,55 @@ void dispatcher::arm(wait_kind kind) noexcept
     int const k = static_cast<int>(kind);
     if (waiting_[k] || closed_)
         return;
+    // Asio's reactor is edge-triggered: a wait armed while the handle is already ready (data a
+    // handler left unread, a second pending connection) would not complete. Check first and
+    // complete at once if ready: that is select()'s level-triggered behaviour.
+    if (ready_now(kind))
+    {
+        waiting_[k] = true;
+        if (progress_[k])
+        {
+            // The last event of this kind did I/O: go on at once.
+            boost::asio::post(
+                executor_, [self = shared_from_this(), kind] { self->on_ready(kind, {}); }
+            );
+            return;
+        }
+        // The last event did no I/O (a default handle_write(), say): calling it again at once
+        // would spin. Under loop(), asyncore's pace: once per pass, the next pass's refresh
+        // arms it again. Otherwise, after idle_retry.
+        auto& map = detail::channel_map::of(context_of(executor_));
+        if (map.looping())
+        {
+            if (ready_pass_[k] == map.pass())
+            {
+                waiting_[k] = false;
+                return;
+            }
+            ready_pass_[k] = map.pass();
+            boost::asio::post(
+                executor_, [self = shared_from_this(), kind] { self->on_ready(kind, {}); }
+            );
+            return;
+        }
+        idle_kinds_ |= 1u << k;
+        if (!idle_timer_pending_)
+        {
+            idle_timer_pending_ = true;
+            idle_timer_.expires_after(idle_retry);
+            idle_timer_.async_wait(
+                [self = shared_from_this()](boost::system::error_code)
+                {
+                    self->idle_timer_pending_ = false;
+                    unsigned const kinds = std::exchange(self->idle_kinds_, 0u);
+                    for (int i = 0; i < 3; ++i)
+                        if (kinds & (1u << i))
+                            self->on_ready(static_cast<wait_kind>(i), {});
+                }
+            );
+        }
+        return;
+    }
     waiting_[k] = true;
     try
     {
@@ -393,9 +465,12 @@ void dispatcher::arm(wait_kind kind) noexcept
 
 void dispatcher::on_ready(wait_kind kind, boost::system::error_code const& ec) noexcept
 {
-    waiting_[static_cast<int>(kind)] = false;
+    int const k = static_cast<int>(kind);
+    waiting_[k] = false;
     if (closed_ || ec == boost::asio::error::operation_aborted)
         return;
+    // recv(), send() and accept() set it back when the handler does I/O.
+    progress_[k] = false;
     if (ec)
     {
         report_error(std::make_exception_ptr(boost::system::system_error(ec, "wait")));
@@ -425,8 +500,10 @@ void dispatcher::on_ready(wait_kind kind, boost::system::error_code const& ec) n
         // asyncore's handle_expt_event: a socket error closes, urgent data calls handle_expt.
         if (pending_error() != 0)
             invoke_hook([this] { handle_close(); });
-        else if (is_ready(native_handle(), 2))
+        else if (ready_now(wait_kind::error))
             invoke_hook([this] { handle_expt(); });
+        else
+            hung_up_ = true; // a hang-up wakes error waits, and would forever: reads see the EOF
         break;
     }
     rearm();
@@ -435,16 +512,13 @@ void dispatcher::on_ready(wait_kind kind, boost::system::error_code const& ec) n
 //----------------------------------------------------------------------------
 // The socket as the source of events.
 
+bool dispatcher::ready_now(wait_kind kind) noexcept
+{
+    return is_ready(native_handle(), static_cast<int>(kind));
+}
+
 void dispatcher::async_wait_on(wait_kind kind, std::function<void(boost::system::error_code)> h)
 {
-    // Asio's reactor is edge-triggered: a wait armed while the socket is already ready (data a
-    // handler left unread, a second pending connection) would not complete. Check first, and
-    // complete at once if ready: that is select()'s level-triggered behaviour.
-    if (is_ready(native_handle(), static_cast<int>(kind)))
-    {
-        boost::asio::post(executor_, [h = std::move(h)] { h({}); });
-        return;
-    }
     using socket_base = boost::asio::socket_base;
     socket_base::wait_type const type = kind == wait_kind::read    ? socket_base::wait_read
                                         : kind == wait_kind::write ? socket_base::wait_write

@@ -3,11 +3,9 @@
 #include <asynchat/file_dispatcher.hpp>
 
 #include <boost/asio/error.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <cerrno>
-#include <poll.h>
 #include <unistd.h>
 
 namespace asynchat {
@@ -34,20 +32,17 @@ file_dispatcher::file_dispatcher(executor_type const& ex, int fd)
     mark_connected();
 }
 
+bool file_dispatcher::ready_now(wait_kind kind) noexcept
+{
+    // A file has no urgent data and no SO_ERROR: its error events are never due at once.
+    return kind != wait_kind::error && dispatcher::ready_now(kind);
+}
+
 void file_dispatcher::async_wait_on(
     wait_kind kind,
     std::function<void(boost::system::error_code)> h
 )
 {
-    // Level-triggered, as for sockets (see dispatcher::async_wait_on).
-    short const events = kind == wait_kind::read ? POLLIN : kind == wait_kind::write ? POLLOUT : POLLPRI;
-    pollfd p{descriptor_.native_handle(), events, 0};
-    if (::poll(&p, 1, 0) > 0 && (p.revents & (events | POLLHUP | POLLERR)) != 0 &&
-        kind != wait_kind::error)
-    {
-        boost::asio::post(get_executor(), [h = std::move(h)] { h({}); });
-        return;
-    }
     using descriptor_base = boost::asio::posix::descriptor_base;
     descriptor_.async_wait(
         kind == wait_kind::read    ? descriptor_base::wait_read

@@ -18,9 +18,11 @@ std::size_t loop(
     // The timer is work of its own, so that a pass waits `timeout` even when no channel has an
     // operation pending (all predicates false), as select() with empty sets sleeps in asyncore.
     boost::asio::steady_timer timer(io);
+    detail::channel_map::loop_scope scope(map);
     std::size_t passes = 0;
     while ((!count || passes < *count) && map.size() != 0)
     {
+        scope.next_pass();
         auto const channels = map.snapshot();
         for (auto const& channel : channels)
             channel->map_refresh();

@@ -299,8 +299,11 @@ private:
 
     void map_close() override { close(); }
     void map_refresh() override { resume_reading(); }
-    // Enter the channel map of the executor's context (once); do_close() leaves it.
+    // The channel map of the executor's context: start() and connect() enter it, do_close()
+    // leaves it.
+    detail::channel_map& channel_map() const;
     void enter_map();
+    void leave_map() noexcept;
 
     // Run `f` on the executor, inline when already there. Keeps the channel alive meanwhile.
     template <class F>
@@ -332,7 +335,6 @@ private:
     std::vector<boost::asio::const_buffer> write_buffers_;
     state state_;
     bool started_ = false;
-    bool in_map_ = false;
     bool reading_ = false;
     bool writing_ = false;
     // Peer EOF seen: no more reads.

@@ -8,9 +8,12 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/socket_base.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -54,6 +57,12 @@ public:
     using protocol_type = boost::asio::ip::tcp;
     using socket_type = protocol_type::socket;
     using endpoint_type = protocol_type::endpoint;
+
+    /** How soon, outside loop(), an event is repeated for a handle that stays ready while its
+        handler does no I/O (a writable() that is always true, say). Under loop() such events
+        come once per pass, as in asyncore; events whose handler did I/O repeat at once.
+    */
+    static constexpr std::chrono::milliseconds idle_retry{10};
 
     /// asyncore's log_info() types not printed. Default: {"warning"}, as in CPython.
     std::set<std::string> ignore_log_types{"warning"};
@@ -126,6 +135,14 @@ public:
     /// The address given to bind() or connect(), or the peer of an accepted socket.
     std::optional<endpoint_type> const& addr() const noexcept { return addr_; }
 
+    /** The local address of the socket (of the acceptor, once listening).
+
+        @par Python
+        dispatcher.socket.getsockname().
+        @throws boost::system::system_error
+    */
+    endpoint_type local_endpoint() const;
+
     /// The executor every hook runs on.
     executor_type const& get_executor() const noexcept { return executor_; }
 
@@ -169,7 +186,9 @@ protected:
         error
     };
 
-    /// Start waiting for `kind` on the handle (the readiness itself is checked first).
+    /// True if an event of `kind` is due now (poll(2) with no timeout).
+    virtual bool ready_now(wait_kind kind) noexcept;
+    /// Wait for `kind` on the handle.
     virtual void async_wait_on(wait_kind kind, std::function<void(boost::system::error_code)> h);
     virtual std::size_t read_some(char* data, std::size_t size, boost::system::error_code& ec);
     virtual std::size_t write_some(char const* data, std::size_t size, boost::system::error_code& ec);
@@ -209,8 +228,17 @@ private:
     bool connected_ = false;
     bool accepting_ = false;
     bool connecting_ = false;
+    bool hung_up_ = false;
     // One wait of each kind at most.
     bool waiting_[3] = {false, false, false};
+    // Whether the last event of each kind did I/O (recv, send, accept).
+    bool progress_[3] = {true, true, true};
+    // The loop() pass in which an idle event of each kind was last posted.
+    std::uint64_t ready_pass_[3] = {0, 0, 0};
+    // Outside loop(), idle events are retried after idle_retry.
+    boost::asio::steady_timer idle_timer_;
+    bool idle_timer_pending_ = false;
+    unsigned idle_kinds_ = 0;
 };
 
 } // namespace asynchat

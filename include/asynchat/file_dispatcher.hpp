@@ -30,6 +30,7 @@ public:
     boost::asio::posix::stream_descriptor& descriptor() noexcept { return descriptor_; }
 
 protected:
+    bool ready_now(wait_kind kind) noexcept override;
     void async_wait_on(wait_kind kind, std::function<void(boost::system::error_code)> h) override;
     std::size_t read_some(char* data, std::size_t size, boost::system::error_code& ec) override;
     std::size_t write_some(char const* data, std::size_t size, boost::system::error_code& ec) override;

@@ -5,7 +5,9 @@
 
 #include <boost/asio/execution_context.hpp>
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -59,12 +61,40 @@ public:
     /// The live channels; the map is left empty.
     std::vector<std::shared_ptr<channel_base>> take_all();
 
+    // loop() numbers its passes, so that a level-triggered dispatcher that is ready again at
+    // once waits for the next pass (one event of each kind per channel per pass, as one
+    // select() call gives) instead of keeping the pass busy forever.
+
+    /// True while a loop() runs on this context.
+    bool looping() const noexcept { return loops_.load(std::memory_order_relaxed) != 0; }
+
+    /// The number of the current loop() pass.
+    std::uint64_t pass() const noexcept { return pass_.load(std::memory_order_relaxed); }
+
+    /// Marks a loop() as running for its lifetime.
+    class loop_scope
+    {
+    public:
+        explicit loop_scope(channel_map& map) : map_(map) { ++map_.loops_; }
+        ~loop_scope() { --map_.loops_; }
+        loop_scope(loop_scope const&) = delete;
+        loop_scope& operator=(loop_scope const&) = delete;
+
+        /// Begin a new pass.
+        void next_pass() noexcept { ++map_.pass_; }
+
+    private:
+        channel_map& map_;
+    };
+
 private:
     void shutdown() override;
     void prune();
 
     std::mutex mutex_;
     std::unordered_map<void const*, std::weak_ptr<channel_base>> channels_;
+    std::atomic<int> loops_{0};
+    std::atomic<std::uint64_t> pass_{0};
 };
 
 } // namespace asynchat::detail

@@ -76,11 +76,13 @@ void basic_async_chat<Stream>::on_executor(F&& f)
 template <class Stream>
 void basic_async_chat<Stream>::start()
 {
+    enter_map();
     on_executor(
         [this]
         {
+            if (state_ == state::closed)
+                return leave_map(); // closed before it started
             started_ = true;
-            enter_map();
             after_event();
         }
     );
@@ -89,16 +91,18 @@ void basic_async_chat<Stream>::start()
 template <class Stream>
 void basic_async_chat<Stream>::connect(endpoint_type const& ep)
 {
+    enter_map();
     on_executor(
         [this, ep]
         {
+            if (state_ == state::closed)
+                leave_map(); // closed before it connected
             if (state_ != state::unconnected)
                 throw std::logic_error(
                     "asynchat::async_chat::connect: the channel is already connected, connecting "
                     "or closed"
                 );
             state_ = state::connecting;
-            enter_map();
             boost::system::error_code ec;
             if (!stream_.is_open())
                 stream_.open(ep.protocol(), ec);
@@ -268,13 +272,25 @@ void basic_async_chat<Stream>::do_push(std::string data)
 }
 
 template <class Stream>
+detail::channel_map& basic_async_chat<Stream>::channel_map() const
+{
+    return detail::channel_map::of(
+        boost::asio::query(get_executor(), boost::asio::execution::context)
+    );
+}
+
+template <class Stream>
 void basic_async_chat<Stream>::enter_map()
 {
-    if (in_map_ || state_ == state::closed)
-        return;
-    in_map_ = true;
-    auto& ctx = boost::asio::query(stream_.get_executor(), boost::asio::execution::context);
-    detail::channel_map::of(ctx).add(this, this->weak_from_this());
+    // At once, not on the executor, so that channel_count() sees the channel as soon as
+    // start() returns (asyncore registers in the constructor). The map is thread-safe.
+    channel_map().add(this, this->weak_from_this());
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::leave_map() noexcept
+{
+    channel_map().remove(this);
 }
 
 template <class Stream>
@@ -283,11 +299,7 @@ void basic_async_chat<Stream>::do_close() noexcept
     if (state_ == state::closed)
         return;
     state_ = state::closed;
-    if (in_map_)
-    {
-        auto& ctx = boost::asio::query(stream_.get_executor(), boost::asio::execution::context);
-        detail::channel_map::of(ctx).remove(this);
-    }
+    leave_map();
     // Closing cancels the pending read and write; their handlers see state::closed and return.
     boost::system::error_code ignored;
     stream_.close(ignored);
