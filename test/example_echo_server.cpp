@@ -26,8 +26,8 @@ BOOST_AUTO_TEST_CASE(echoes_every_line_to_every_client)
         {
             // Setup
             asio::io_context io;
-            echo::server server(io, {asio::ip::make_address_v4("127.0.0.1"), 0}, threads > 1);
-            server.start();
+            auto server = std::make_shared<echo::server>(io, echo::tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0));
+            server->start();
             auto work = asio::make_work_guard(io);
             std::vector<std::thread> pool;
             for (int i = 0; i < threads; ++i)
@@ -42,7 +42,7 @@ BOOST_AUTO_TEST_CASE(echoes_every_line_to_every_client)
             for (int c = 0; c < 10; ++c)
             {
                 clients.emplace_back(client_io);
-                clients.back().connect(server.local_endpoint());
+                clients.back().connect(server->local_endpoint());
                 asio::write(clients.back(), asio::buffer(lines.data(), 7));
                 asio::write(clients.back(), asio::buffer(lines.data() + 7, lines.size() - 7));
                 clients.back().shutdown(asio::ip::tcp::socket::shutdown_send);
@@ -52,7 +52,7 @@ BOOST_AUTO_TEST_CASE(echoes_every_line_to_every_client)
             for (auto& c : clients)
                 BOOST_TEST(read_all(c) == lines);
             // Once the server stops accepting and every channel has closed, run() returns.
-            server.stop();
+            server->close();
             work.reset();
             for (auto& t : pool)
                 t.join();

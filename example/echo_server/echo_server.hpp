@@ -1,11 +1,10 @@
-// asynchat: example: a line echo server (an acceptor spawning async_chat channels)
+// asynchat: example: a line echo server (a dispatcher spawning async_chat channels)
 // SPDX-License-Identifier: BSL-1.0
 #ifndef ASYNCHAT_EXAMPLE_ECHO_SERVER_HPP
 #define ASYNCHAT_EXAMPLE_ECHO_SERVER_HPP
 
 #include <asynchat.hpp>
 
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -41,56 +40,27 @@ private:
     std::string line_;
 };
 
-/// Accepts connections and gives each one an echo_channel.
-class server
+/// asyncore's listening dispatcher: accepts connections and gives each one an echo_channel.
+class server : public asynchat::dispatcher
 {
 public:
-    /// `strands`: give each connection a strand, needed when several threads run `io`.
-    server(asio::io_context& io, tcp::endpoint const& ep, bool strands)
-        : io_(io), acceptor_(asio::make_strand(io), ep), strands_(strands)
+    server(asio::io_context& io, tcp::endpoint const& ep) : dispatcher(asio::make_strand(io))
     {
+        create_socket(ep.protocol());
+        set_reuse_addr();
+        bind(ep);
+        listen(1024);
     }
 
-    tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
-
-    void start() { do_accept(); }
-
-    /// Stop accepting; safe from any thread (the acceptor has its own strand, so this cannot
-    /// race with the accept handler). Open channels run until their peers leave.
-    void stop()
+protected:
+    void handle_accepted(socket_type sock, endpoint_type) override
     {
-        asio::dispatch(
-            acceptor_.get_executor(),
-            [this]
-            {
-                boost::system::error_code ignored;
-                acceptor_.close(ignored);
-            }
-        );
+        // Each accepted socket has its own strand, so any number of threads may run the
+        // io_context. Nagle would delay the small echoes: turn it off.
+        boost::system::error_code ignored;
+        sock.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<echo_channel>(std::move(sock))->start();
     }
-
-private:
-    void do_accept()
-    {
-        auto on_accept = [this](boost::system::error_code ec, tcp::socket socket)
-        {
-            if (!ec)
-            {
-                socket.set_option(tcp::no_delay(true), ec);
-                std::make_shared<echo_channel>(std::move(socket))->start();
-            }
-            if (acceptor_.is_open())
-                do_accept();
-        };
-        if (strands_)
-            acceptor_.async_accept(asio::make_strand(io_), on_accept);
-        else
-            acceptor_.async_accept(on_accept);
-    }
-
-    asio::io_context& io_;
-    tcp::acceptor acceptor_;
-    bool strands_;
 };
 
 } // namespace echo

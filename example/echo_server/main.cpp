@@ -46,16 +46,15 @@ int main(int argc, char** argv)
             throw std::invalid_argument("--port must be 0..65535 and --threads at least 1");
 
         boost::asio::io_context io(static_cast<int>(threads));
-        echo::server server(
-            io,
-            {boost::asio::ip::make_address_v4("127.0.0.1"), static_cast<unsigned short>(port)},
-            threads > 1
+        auto server = std::make_shared<echo::server>(
+            io, echo::tcp::endpoint(boost::asio::ip::make_address_v4("127.0.0.1"), static_cast<unsigned short>(port))
         );
-        server.start();
-        std::cout << "listening on 127.0.0.1:" << server.local_endpoint().port() << std::endl;
+        server->start();
+        std::cout << "listening on 127.0.0.1:" << server->local_endpoint().port() << std::endl;
 
+        // Ctrl-C closes every channel; run() returns once their handlers have finished.
         boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-        signals.async_wait([&](boost::system::error_code, int) { io.stop(); });
+        signals.async_wait([&](boost::system::error_code, int) { asynchat::close_all(io); });
 
         std::vector<std::thread> pool;
         for (unsigned long i = 1; i < threads; ++i)

@@ -1,0 +1,208 @@
+// asynchat: example: the seed's http_request_handler, ported (headers, then a POST body)
+// SPDX-License-Identifier: BSL-1.0
+#ifndef ASYNCHAT_EXAMPLE_HTTP_SERVER_HPP
+#define ASYNCHAT_EXAMPLE_HTTP_SERVER_HPP
+
+#include <asynchat.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace http {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+/// The largest body the server accepts.
+inline constexpr std::size_t max_body = 1 << 20;
+
+/// A parsed request head, and its body once read.
+struct request
+{
+    std::string method;
+    std::string target;
+    std::string version;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+
+    /// The value of header `name` (case-insensitive), if present.
+    std::optional<std::string> header(std::string_view name) const
+    {
+        for (auto const& [key, value] : headers)
+            if (std::equal(key.begin(), key.end(), name.begin(), name.end(), [](char a, char b) {
+                    return std::tolower(static_cast<unsigned char>(a)) ==
+                           std::tolower(static_cast<unsigned char>(b));
+                }))
+                return value;
+        return std::nullopt;
+    }
+};
+
+/** Parse a request head: the request line and header lines, without the blank line.
+
+    @throws std::invalid_argument naming what is wrong.
+*/
+inline request parse_head(std::string_view head)
+{
+    auto next_line = [&head]
+    {
+        std::size_t const end = head.find("\r\n");
+        std::string_view line = head.substr(0, end);
+        head.remove_prefix(end == std::string_view::npos ? head.size() : end + 2);
+        return line;
+    };
+    request r;
+    std::string_view line = next_line();
+    std::size_t const sp1 = line.find(' ');
+    std::size_t const sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+    if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
+        throw std::invalid_argument("malformed request line");
+    r.method = line.substr(0, sp1);
+    r.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    r.version = line.substr(sp2 + 1);
+    if (r.method.empty() || r.target.empty() || r.version.rfind("HTTP/", 0) != 0)
+        throw std::invalid_argument("malformed request line");
+    while (!head.empty())
+    {
+        line = next_line();
+        std::size_t const colon = line.find(':');
+        if (colon == std::string_view::npos || colon == 0)
+            throw std::invalid_argument("malformed header line");
+        std::string_view value = line.substr(colon + 1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+            value.remove_prefix(1);
+        while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+            value.remove_suffix(1);
+        r.headers.emplace_back(line.substr(0, colon), value);
+    }
+    return r;
+}
+
+/** The body length announced by `r`; 0 without a Content-Length header.
+
+    @throws std::invalid_argument if the value is not a number or exceeds max_body.
+*/
+inline std::size_t content_length(request const& r)
+{
+    auto const value = r.header("Content-Length");
+    if (!value)
+        return 0;
+    if (value->empty() || value->size() > 9 ||
+        !std::all_of(value->begin(), value->end(), [](char c) { return c >= '0' && c <= '9'; }))
+        throw std::invalid_argument("bad Content-Length");
+    std::size_t const n = std::stoul(*value);
+    if (n > max_body)
+        throw std::invalid_argument("Content-Length too large");
+    return n;
+}
+
+/// The response to `r` (GET /, POST anywhere), as bytes to send.
+inline std::string respond(request const& r)
+{
+    auto make = [](std::string_view status, std::string const& body)
+    {
+        return "HTTP/1.0 " + std::string(status) +
+               "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+               "\r\nConnection: close\r\n\r\n" + body;
+    };
+    if (r.method == "GET")
+        return r.target == "/" ? make("200 OK", "hello from asynchat\n")
+                               : make("404 Not Found", "no such page: " + r.target + "\n");
+    if (r.method == "POST")
+        return make("200 OK", "received " + std::to_string(r.body.size()) + " bytes: " + r.body + "\n");
+    return make("405 Method Not Allowed", "GET or POST only\n");
+}
+
+/// One connection: asynchat's http_request_handler.
+class request_handler : public asynchat::async_chat
+{
+public:
+    explicit request_handler(tcp::socket sock) : asynchat::async_chat(std::move(sock))
+    {
+        set_terminator("\r\n\r\n");
+    }
+
+protected:
+    void collect_incoming_data(std::string_view data) override
+    {
+        if (!handling_)
+            _collect_incoming_data(data);
+    }
+
+    void found_terminator() override
+    {
+        try
+        {
+            if (reading_headers_)
+            {
+                reading_headers_ = false;
+                request_ = parse_head(_get_data());
+                std::size_t const length = content_length(request_);
+                if (request_.method == "POST" && length != 0)
+                    return set_terminator(length); // the body comes next
+                handle_request();
+            }
+            else if (!handling_)
+            {
+                request_.body = _get_data();
+                handle_request();
+            }
+        }
+        catch (std::invalid_argument const& e)
+        {
+            handling_ = true;
+            set_terminator(std::nullopt);
+            std::string const body = std::string("bad request: ") + e.what() + "\n";
+            push("HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: " +
+                 std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+            close_when_done();
+        }
+    }
+
+private:
+    void handle_request()
+    {
+        handling_ = true;
+        set_terminator(std::nullopt); // browsers sometimes over-send
+        push(respond(request_));
+        close_when_done();
+    }
+
+    bool reading_headers_ = true;
+    bool handling_ = false;
+    request request_;
+};
+
+/// The listening dispatcher: one request_handler per connection.
+class server : public asynchat::dispatcher
+{
+public:
+    server(asio::io_context& io, tcp::endpoint const& ep) : dispatcher(asio::make_strand(io))
+    {
+        create_socket(ep.protocol());
+        set_reuse_addr();
+        bind(ep);
+        listen(128);
+    }
+
+protected:
+    void handle_accepted(socket_type sock, endpoint_type) override
+    {
+        std::make_shared<request_handler>(std::move(sock))->start();
+    }
+};
+
+} // namespace http
+
+#endif

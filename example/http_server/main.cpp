@@ -1,0 +1,45 @@
+// asynchat: example: a small HTTP/1.0 server (GET and POST) on 127.0.0.1
+// SPDX-License-Identifier: BSL-1.0
+//
+// Usage: asynchat_example_http_server [--port N]   (0, the default, picks a free port)
+#include "http_server.hpp"
+
+#include <boost/asio/signal_set.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+int main(int argc, char** argv)
+{
+    try
+    {
+        unsigned long port = 0;
+        if (argc == 3 && std::string(argv[1]) == "--port")
+            port = std::stoul(argv[2]);
+        else if (argc != 1)
+            throw std::invalid_argument("usage: asynchat_example_http_server [--port N]");
+        if (port > 65535)
+            throw std::invalid_argument("--port must be 0..65535");
+
+        boost::asio::io_context io;
+        auto s = std::make_shared<http::server>(
+            io, http::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port))
+        );
+        s->start();
+        auto const p = s->local_endpoint().port();
+        std::cout << "listening on 127.0.0.1:" << p << "\n"
+                  << "try:  curl http://127.0.0.1:" << p << "/\n"
+                  << "      curl -d 'hello asynchat' http://127.0.0.1:" << p << "/echo\n"
+                  << "Ctrl-C stops it." << std::endl;
+
+        boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+        signals.async_wait([&](boost::system::error_code, int) { asynchat::close_all(io); });
+        asynchat::loop(io); // asyncore.loop(): until no channel is left
+        return 0;
+    }
+    catch (std::exception const& e)
+    {
+        std::cerr << "http_server: " << e.what() << "\n";
+        return 2;
+    }
+}
