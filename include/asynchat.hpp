@@ -6,6 +6,7 @@
 #include <asynchat/async_chat.hpp>
 #include <asynchat/dispatcher.hpp>
 #include <asynchat/dispatcher_with_send.hpp>
+#include <asynchat/error.hpp>
 #include <asynchat/fifo.hpp>
 #include <asynchat/file_dispatcher.hpp>
 #include <asynchat/find_prefix_at_end.hpp>

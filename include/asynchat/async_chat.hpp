@@ -11,8 +11,10 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <memory>
@@ -167,6 +169,21 @@ public:
         in_.set_terminator(std::forward<Term>(t));
     }
 
+    /** Limit the bytes collected between two terminators (default: no limit, as CPython).
+
+        Past the limit the channel stops reading, calls handle_error() with a
+        `boost::system::system_error` whose code is `asynchat::error::message_too_long`, and
+        closes. collect_incoming_data() (and so the sample collector) never receives more than
+        `n` bytes of one message. With the None terminator the whole stream is one message.
+
+        @par Python
+        No equivalent: CPython buffers without bound.
+    */
+    void set_max_message_size(std::size_t n) noexcept { in_.set_max_message_size(n); }
+
+    /// The limit set by set_max_message_size(); `std::size_t(-1)` when unlimited.
+    std::size_t max_message_size() const noexcept { return in_.max_message_size(); }
+
     /// A char is not a terminator: write `"\n"`, not `'\n'` (which would be the count 10).
     void set_terminator(char) = delete;
 
@@ -233,6 +250,33 @@ public:
     /// Re-evaluate readable() and writable(): call it when a condition they test has changed.
     void resume_reading();
 
+    /** The bytes queued for output and not yet written (data pushed, and pieces already pulled
+        from producers; not what producers will still give). Call it on the executor.
+    */
+    std::size_t outgoing_bytes() const noexcept { return out_.bytes(); }
+
+    /** Report queued output crossing `high` (upward) and then `low` (downward).
+
+        When outgoing_bytes() rises above `high`, handle_write_high_water() is called; once it
+        has fallen to `low` or below, handle_write_low_water(). The application pauses its
+        producers (or its reading) in between, as with Netty's WriteBufferWaterMark or asyncio's
+        pause_writing()/resume_writing(). Default: no watermarks. Call it on the executor.
+
+        @throws std::invalid_argument if `low > high`.
+    */
+    void set_write_watermarks(std::size_t low, std::size_t high);
+
+    /** Call handle_timeout() when no byte was read or written for `d` (zero: never).
+
+        Call it on the executor. The clock starts at start() or at this call.
+        @par Python
+        No equivalent: asyncore never times out.
+    */
+    void set_idle_timeout(std::chrono::steady_clock::duration d);
+
+    /// Call handle_timeout() when no byte was read for `d`, whatever was written (zero: never).
+    void set_read_timeout(std::chrono::steady_clock::duration d);
+
     /// True from a successful connection (or construction on a connected stream) until close().
     bool connected() const noexcept { return state_ == state::open; }
 
@@ -280,6 +324,15 @@ protected:
     */
     virtual void handle_error(std::exception_ptr error);
 
+    /// Queued output rose above the high watermark (see set_write_watermarks()).
+    virtual void handle_write_high_water() {}
+
+    /// Queued output fell back to the low watermark.
+    virtual void handle_write_low_water() {}
+
+    /// The idle or read timeout expired. Default: close(). The clocks restart if it stays open.
+    virtual void handle_timeout() { close(); }
+
     /// Default true; while false, no read is started (re-evaluated after each event).
     virtual bool readable() { return true; }
 
@@ -320,6 +373,10 @@ private:
     void do_push(std::string data);
     void do_close() noexcept;
     void after_event() noexcept;
+    void check_watermarks() noexcept;
+    bool timeouts_enabled() const noexcept;
+    void arm_timer(bool reset) noexcept;
+    void on_timer(boost::system::error_code const& ec) noexcept;
     void do_read() noexcept;
     void on_read(boost::system::error_code const& ec, std::size_t n) noexcept;
     void do_write() noexcept;
@@ -343,6 +400,20 @@ private:
     bool close_on_drain_ = false;
     // Set while input is delivered to hooks, so that their pushes are gathered into one write.
     bool delivering_ = false;
+    // The peer went past max_message_size().
+    bool too_long_ = false;
+    // Write watermarks; above_high_ while between the high crossing and the low one.
+    std::size_t low_water_ = 0;
+    std::size_t high_water_ = static_cast<std::size_t>(-1);
+    bool above_high_ = false;
+    // Timeouts (zero: off), when bytes last moved, and the one timer that checks them.
+    using clock = std::chrono::steady_clock;
+    clock::duration idle_timeout_{0};
+    clock::duration read_timeout_{0};
+    clock::time_point last_read_{};
+    clock::time_point last_io_{};
+    boost::asio::steady_timer timer_;
+    bool timer_armed_ = false;
 };
 
 /// The channel over TCP.

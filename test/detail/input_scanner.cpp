@@ -56,6 +56,11 @@ struct recording_handler
             on_found();
     }
     bool proceed() const { return !stop; }
+    void message_too_long()
+    {
+        rec.events.push_back("too long");
+        stop = true;
+    }
 };
 
 void feed(input_scanner& s, recording_handler& h, std::string_view chunk)
@@ -337,6 +342,54 @@ BOOST_AUTO_TEST_CASE(an_exception_leaves_cpythons_state)
 
     // Check: CPython had not yet removed "b\n" from ac_in_buffer.
     BOOST_TEST(s.pending() == "b\nc\n");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(message_size_limit)
+
+BOOST_AUTO_TEST_CASE(delivers_up_to_the_limit_then_stops)
+{
+    // Setup: at most 5 bytes per message.
+    input_scanner s;
+    s.set_terminator(std::string("\n"));
+    s.set_max_message_size(5);
+    recording_handler h(s);
+
+    // Event: a 5-byte message, then one that grows past 5 across reads.
+    feed(s, h, "12345\nabc");
+    feed(s, h, "def\n");
+
+    // Check: the first is whole; of the second nothing past the limit is delivered and the
+    // bytes stay pending.
+    BOOST_TEST(h.rec.events == events({C("12345"), T("\n"), C("abc"), "too long"}), boost::test_tools::per_element());
+    BOOST_TEST(s.pending() == "def\n");
+}
+
+BOOST_AUTO_TEST_CASE(applies_to_counts_none_and_held_prefixes)
+{
+    for (terminator t : {terminator(std::size_t(100)), terminator(std::monostate{}), terminator(std::string("\r\n"))})
+    {
+        input_scanner s;
+        s.set_terminator(t);
+        s.set_max_message_size(4);
+        recording_handler h(s);
+        feed(s, h, "abc");
+        feed(s, h, "de\r");
+        BOOST_TEST(h.rec.events == events({C("abc"), "too long"}), boost::test_tools::per_element());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_count_restarts_at_each_terminator)
+{
+    input_scanner s;
+    s.set_terminator(std::string("\n"));
+    s.set_max_message_size(3);
+    recording_handler h(s);
+    for (int i = 0; i < 100; ++i)
+        feed(s, h, "abc\n");
+    BOOST_TEST(h.rec.events.size() == 200u);
+    BOOST_TEST(s.max_message_size() == 3u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

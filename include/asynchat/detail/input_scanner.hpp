@@ -46,8 +46,20 @@ public:
     /// The bytes received and not yet delivered.
     std::string_view pending() const noexcept { return {buffer_.get() + begin_, end_ - begin_}; }
 
-    /// Drop the pending bytes (the storage is kept).
-    void discard() noexcept { begin_ = end_ = 0; }
+    /// Drop the pending bytes (the storage is kept), and forget the message begun.
+    void discard() noexcept
+    {
+        begin_ = end_ = 0;
+        collected_ = 0;
+    }
+
+    /** Limit the bytes delivered between two terminators (default: no limit).
+
+        A collect() that would go past it is not made: the handler's message_too_long() is
+        called instead and process() stops, the bytes staying pending.
+    */
+    void set_max_message_size(std::size_t n) noexcept { max_message_ = n; }
+    std::size_t max_message_size() const noexcept { return max_message_; }
 
     /// Free the storage when nothing is pending; returns true if it did.
     bool release() noexcept;
@@ -57,13 +69,13 @@ public:
 
     /** Deliver the pending bytes to `h`, as CPython's handle_read loop does.
 
-        Handler must provide `void collect(std::string_view)`, `void found_terminator()` and
-        `bool proceed()`. proceed() is asked before each step and between a message's last
-        collect() and its found_terminator(); false stops the loop, keeping the rest pending (a
-        found_terminator() skipped that way is not delivered later). The handler may call set_terminator() and discard() (re-entrancy is the
-        point: a terminator changed in found_terminator() applies to the very next byte). An
-        exception from the handler leaves the scanner in the state CPython would be in and
-        propagates.
+        Handler must provide `void collect(std::string_view)`, `void found_terminator()`,
+        `bool proceed()` and `void message_too_long()`. proceed() is asked before each step and
+        between a message's last collect() and its found_terminator(); false stops the loop,
+        keeping the rest pending (a found_terminator() skipped that way is not delivered later).
+        The handler may call set_terminator() and discard() (re-entrancy is the point: a
+        terminator changed in found_terminator() applies to the very next byte). An exception
+        from the handler leaves the scanner in the state CPython would be in and propagates.
     */
     template <class Handler>
     void process(Handler& h);
@@ -77,7 +89,32 @@ private:
             begin_ = end_ = 0;
     }
 
+    // Deliver `data` unless it would make the message longer than the limit.
+    template <class Handler>
+    bool deliver(Handler& h, std::string_view data)
+    {
+        if (data.size() > max_message_ - collected_)
+        {
+            h.message_too_long();
+            return false;
+        }
+        collected_ += data.size();
+        h.collect(data);
+        return true;
+    }
+
+    // Deliver the end of a message.
+    template <class Handler>
+    void end_message(Handler& h)
+    {
+        collected_ = 0;
+        if (h.proceed())
+            h.found_terminator();
+    }
+
     terminator term_;
+    std::size_t max_message_ = static_cast<std::size_t>(-1);
+    std::size_t collected_ = 0; // delivered since the last terminator
     // Bumped by set_terminator(), so that process() can tell whether a handler replaced the
     // terminator while it was being called.
     std::uint64_t generation_ = 0;
@@ -101,7 +138,8 @@ void input_scanner::process(Handler& h)
             std::uint64_t const generation = generation_;
             if (data.size() < n)
             {
-                h.collect(data);
+                if (!deliver(h, data))
+                    return;
                 consume(data.size());
                 // CPython subtracts after the call, overwriting any terminator the collector set
                 // (or failing on a string). We keep a terminator set during the call instead.
@@ -110,12 +148,12 @@ void input_scanner::process(Handler& h)
             }
             else
             {
-                h.collect(data.substr(0, n));
+                if (!deliver(h, data.substr(0, n)))
+                    return;
                 consume(n);
                 if (generation_ == generation)
                     term_ = std::size_t(0);
-                if (h.proceed())
-                    h.found_terminator();
+                end_message(h);
             }
         }
         else if (auto const* str = std::get_if<std::string>(&term_); str && !str->empty())
@@ -126,33 +164,31 @@ void input_scanner::process(Handler& h)
             if (index != std::string_view::npos)
             {
                 // CPython never reports the empty string ("source of subtle bugs").
-                if (index > 0)
-                    h.collect(data.substr(0, index));
+                if (index > 0 && !deliver(h, data.substr(0, index)))
+                    return;
                 consume(index + term_size);
-                if (h.proceed())
-                    h.found_terminator();
+                end_message(h);
             }
             else if (std::size_t const prefix = find_prefix_at_end(data, *str); prefix != 0)
             {
                 // Keep the partial terminator and wait for more data. CPython leaves the loop
                 // here even if the collector changed the terminator, so do we.
-                if (prefix != data.size())
-                {
-                    h.collect(data.substr(0, data.size() - prefix));
+                if (prefix != data.size() && deliver(h, data.substr(0, data.size() - prefix)))
                     consume(data.size() - prefix);
-                }
                 return;
             }
             else
             {
-                h.collect(data);
+                if (!deliver(h, data))
+                    return;
                 consume(data.size());
             }
         }
         else
         {
             // None, "" and 0: collect everything.
-            h.collect(data);
+            if (!deliver(h, data))
+                return;
             consume(data.size());
         }
     }

@@ -3,6 +3,8 @@
 #ifndef ASYNCHAT_IMPL_ASYNC_CHAT_HPP
 #define ASYNCHAT_IMPL_ASYNC_CHAT_HPP
 
+#include <asynchat/error.hpp>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/execution/context.hpp>
@@ -10,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <sstream>
 #include <utility>
 
@@ -24,7 +27,8 @@ struct basic_async_chat<Stream>::scan_handler
 
     void collect(std::string_view data) { chat.collect_incoming_data(data); }
     void found_terminator() { chat.found_terminator(); }
-    bool proceed() const noexcept { return chat.state_ != state::closed; }
+    bool proceed() const noexcept { return chat.state_ != state::closed && !chat.too_long_; }
+    void message_too_long() noexcept { chat.too_long_ = true; }
 };
 
 namespace detail {
@@ -38,13 +42,14 @@ inline constexpr std::size_t max_write_bytes = 1024 * 1024;
 template <class Stream>
 basic_async_chat<Stream>::basic_async_chat(Stream connected_stream)
     : stream_(std::move(connected_stream)),
-      state_(stream_.is_open() ? state::open : state::unconnected)
+      state_(stream_.is_open() ? state::open : state::unconnected),
+      timer_(stream_.get_executor())
 {
 }
 
 template <class Stream>
 basic_async_chat<Stream>::basic_async_chat(executor_type const& ex)
-    : stream_(ex), state_(state::unconnected)
+    : stream_(ex), state_(state::unconnected), timer_(ex)
 {
 }
 
@@ -83,6 +88,7 @@ void basic_async_chat<Stream>::start()
             if (state_ == state::closed)
                 return leave_map(); // closed before it started
             started_ = true;
+            arm_timer(true);
             after_event();
         }
     );
@@ -137,6 +143,7 @@ void basic_async_chat<Stream>::push_with_producer(std::unique_ptr<producer> p)
             if (state_ == state::closed)
                 return;
             out_.push(std::move(p));
+            check_watermarks();
             if (!delivering_)
                 do_write();
         }
@@ -176,6 +183,96 @@ void basic_async_chat<Stream>::discard_buffers()
     in_.discard();
     incoming_.clear();
     out_.discard();
+    check_watermarks();
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::set_write_watermarks(std::size_t low, std::size_t high)
+{
+    if (low > high)
+        throw std::invalid_argument(
+            "asynchat::async_chat::set_write_watermarks: low must not exceed high"
+        );
+    low_water_ = low;
+    high_water_ = high;
+    check_watermarks();
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::check_watermarks() noexcept
+{
+    std::size_t const queued = out_.bytes();
+    if (!above_high_ && queued > high_water_)
+    {
+        above_high_ = true;
+        invoke_hook([this] { handle_write_high_water(); });
+    }
+    else if (above_high_ && queued <= low_water_)
+    {
+        above_high_ = false;
+        invoke_hook([this] { handle_write_low_water(); });
+    }
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::set_idle_timeout(clock::duration d)
+{
+    idle_timeout_ = d;
+    arm_timer(true);
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::set_read_timeout(clock::duration d)
+{
+    read_timeout_ = d;
+    arm_timer(true);
+}
+
+template <class Stream>
+bool basic_async_chat<Stream>::timeouts_enabled() const noexcept
+{
+    return idle_timeout_ != clock::duration::zero() || read_timeout_ != clock::duration::zero();
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::arm_timer(bool reset) noexcept
+{
+    if (!started_ || state_ != state::open || !timeouts_enabled())
+        return;
+    if (reset)
+        last_read_ = last_io_ = clock::now();
+    else if (timer_armed_)
+        return;
+    // One timer for both timeouts, armed for the nearer deadline. I/O does not touch it: when
+    // it fires, on_timer() looks at when bytes last moved and re-arms for the new deadline.
+    auto deadline = clock::time_point::max();
+    if (idle_timeout_ != clock::duration::zero())
+        deadline = std::min(deadline, last_io_ + idle_timeout_);
+    if (read_timeout_ != clock::duration::zero())
+        deadline = std::min(deadline, last_read_ + read_timeout_);
+    timer_armed_ = true;
+    timer_.expires_at(deadline); // cancels a wait armed before: its handler sees aborted
+    timer_.async_wait(
+        [self = this->shared_from_this()](boost::system::error_code const& ec) { self->on_timer(ec); }
+    );
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::on_timer(boost::system::error_code const& ec) noexcept
+{
+    if (ec == boost::asio::error::operation_aborted || state_ != state::open)
+        return;
+    timer_armed_ = false;
+    auto const now = clock::now();
+    bool const idle = idle_timeout_ != clock::duration::zero() && now - last_io_ >= idle_timeout_;
+    bool const silent = read_timeout_ != clock::duration::zero() && now - last_read_ >= read_timeout_;
+    if (idle || silent)
+    {
+        invoke_hook([this] { handle_timeout(); });
+        arm_timer(true); // still open: the clocks restart
+        return;
+    }
+    arm_timer(false);
 }
 
 template <class Stream>
@@ -267,6 +364,7 @@ void basic_async_chat<Stream>::do_push(std::string data)
     if (state_ == state::closed)
         return;
     out_.push(std::move(data));
+    check_watermarks();
     if (!delivering_)
         do_write();
 }
@@ -300,6 +398,7 @@ void basic_async_chat<Stream>::do_close() noexcept
         return;
     state_ = state::closed;
     leave_map();
+    timer_.cancel();
     // Closing cancels the pending read and write; their handlers see state::closed and return.
     boost::system::error_code ignored;
     stream_.close(ignored);
@@ -372,6 +471,8 @@ void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std:
         return;
     }
     in_.commit(n);
+    if (timeouts_enabled())
+        last_read_ = last_io_ = clock::now();
     std::exception_ptr error;
     delivering_ = true;
     try
@@ -386,6 +487,15 @@ void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std:
     delivering_ = false;
     if (error)
         report_error(error);
+    if (too_long_)
+    {
+        // The peer exceeded max_message_size(): report it, then close whatever the handler did.
+        report_error(std::make_exception_ptr(
+            boost::system::system_error(make_error_code(error::message_too_long))
+        ));
+        do_close();
+        return;
+    }
     after_event();
 }
 
@@ -428,12 +538,16 @@ void basic_async_chat<Stream>::do_write() noexcept
             write_buffers_.clear();
             for (std::string_view piece : pieces_)
                 write_buffers_.emplace_back(piece.data(), piece.size());
+            check_watermarks(); // producers pulled just now count as queued
         }
         catch (...)
         {
             report_error(std::current_exception());
             continue;
         }
+        // A watermark hook may have closed the channel, or pushed and so started the write.
+        if (writing_ || state_ != state::open)
+            return;
         if (write_buffers_.empty())
             continue; // producers ran dry: the queue is now empty or at a close mark
         writing_ = true;
@@ -461,6 +575,9 @@ void basic_async_chat<Stream>::on_write(boost::system::error_code const& ec, std
         return;
     }
     out_.consume(n);
+    if (timeouts_enabled())
+        last_io_ = clock::now();
+    check_watermarks();
     after_event();
 }
 
@@ -480,6 +597,7 @@ void basic_async_chat<Stream>::on_connect(boost::system::error_code const& ec) n
     }
     state_ = state::open;
     started_ = true;
+    arm_timer(true);
     invoke_hook([this] { handle_connect(); });
     after_event();
 }
