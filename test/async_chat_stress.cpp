@@ -188,7 +188,12 @@ BOOST_AUTO_TEST_CASE(twenty_thousand_connections_leak_nothing)
     BOOST_TEST(open_fds() == fds_before);
     std::size_t const rss_after = resident_bytes();
     BOOST_TEST_MESSAGE("RSS " << rss_before << " -> " << rss_after << " bytes over " << cycles - warmup << " cycles");
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    // The sanitizers' quarantine and shadow memory grow by design; LeakSanitizer checks leaks.
+    BOOST_TEST_MESSAGE("RSS not compared under a sanitizer");
+#else
     BOOST_TEST(rss_after <= rss_before + (8u << 20));
+#endif
     server->close();
     io.poll();
 }
