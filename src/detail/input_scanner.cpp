@@ -3,20 +3,31 @@
 #include <asynchat/detail/input_scanner.hpp>
 
 #include <cstring>
-#include <string.h>
 #include <utility>
 
 namespace asynchat::detail {
 
 std::size_t find_terminator(std::string_view haystack, std::string_view needle) noexcept
 {
-    // memchr is the fastest scan there is for the common one-byte terminator; glibc's memmem
-    // (POSIX.1-2024) is a two-way search with memchr-like speed for the multi-byte ones.
-    void const* hit = needle.size() == 1
-                          ? std::memchr(haystack.data(), needle[0], haystack.size())
-                          : ::memmem(haystack.data(), haystack.size(), needle.data(), needle.size());
-    return hit ? static_cast<std::size_t>(static_cast<char const*>(hit) - haystack.data())
-               : std::string_view::npos;
+    std::size_t const last = needle.size() - 1;
+    char const* const begin = haystack.data();
+    char const* const end = begin + haystack.size();
+    if (haystack.size() < needle.size())
+        return std::string_view::npos;
+    // memchr is the fastest scan there is. For a multi-byte terminator, scan for its last byte
+    // and compare the bytes before each hit: in protocol text the last byte of a terminator
+    // ('\n' of "\r\n") is rare elsewhere, so this runs at nearly memchr speed, where glibc's
+    // memmem (two-way) is several times slower on long messages.
+    for (char const* p = begin + last; p < end;)
+    {
+        auto const* hit = static_cast<char const*>(std::memchr(p, needle[last], static_cast<std::size_t>(end - p)));
+        if (!hit)
+            break;
+        if (last == 0 || std::memcmp(hit - last, needle.data(), last) == 0)
+            return static_cast<std::size_t>(hit - last - begin);
+        p = hit + 1;
+    }
+    return std::string_view::npos;
 }
 
 void input_scanner::set_terminator(terminator t) noexcept

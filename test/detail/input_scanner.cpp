@@ -187,6 +187,15 @@ BOOST_AUTO_TEST_CASE(single_and_multi_byte_find)
     BOOST_TEST(find_terminator("", "ab") == std::string_view::npos);
     BOOST_TEST(find_terminator("a", "ab") == std::string_view::npos);
     BOOST_TEST(find_terminator(std::string_view("a\0b", 3), std::string_view("\0b", 2)) == 1u);
+    // Multi-byte terminators are found by their last byte: hits before the first full match,
+    // a last byte at offset 0, the needle at either end, and the needle being the haystack.
+    BOOST_TEST(find_terminator("\n\r\n", "\r\n") == 1u);
+    BOOST_TEST(find_terminator("x\r\r\n", "\r\n") == 2u);
+    BOOST_TEST(find_terminator("\r\n", "\r\n") == 0u);
+    BOOST_TEST(find_terminator("ab\nx\n\r\n\r\n", "\r\n\r\n") == 5u);
+    BOOST_TEST(find_terminator("aabaab", "aab") == 0u);
+    BOOST_TEST(find_terminator("abababb", "abb") == 4u);
+    BOOST_TEST(find_terminator("bbbbbbb", "abb") == std::string_view::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
