@@ -112,7 +112,9 @@ public:
 
     /** Connect to `ep`; on success call handle_connect(), then start reading.
 
-        A failure goes to handle_error() with the `boost::system::system_error`.
+        A failure goes to handle_error() with the `boost::system::system_error`; so does a
+        connect() on a channel that is already connected, connecting or closed (a
+        `std::logic_error`), as it can only be detected on the executor.
 
         @par Python
         dispatcher.connect(address).
