@@ -31,8 +31,10 @@ protected:
 
     void found_terminator() override
     {
+        // A view: the channel copies it into its queue, and line_ keeps its capacity, so an
+        // echoed line costs no allocation.
         line_ += '\n';
-        push(std::move(line_));
+        push(std::string_view(line_));
         line_.clear();
     }
 

@@ -29,6 +29,10 @@ namespace asynchat {
 
 namespace detail {
 
+/// The channel whose input this thread is delivering now, if any: pushes it makes from its own
+/// hooks skip the hop through the executor.
+inline thread_local void const* delivering_channel = nullptr;
+
 /// Write CPython's "uncaptured exception, closing channel" line for `error` to stderr.
 void log_uncaptured(std::string_view channel, std::exception_ptr const& error) noexcept;
 
@@ -207,10 +211,10 @@ public:
     void push(std::string data);
 
     /// Queue a copy of `data`.
-    void push(std::string_view data) { push(std::string(data)); }
+    void push(std::string_view data);
 
     /// Queue a copy of the NUL-terminated `data`.
-    void push(char const* data) { push(std::string(data)); }
+    void push(char const* data) { push(std::string_view(data)); }
 
     /** Queue a producer; its more() is called, on the executor, when it reaches the head.
 
@@ -372,7 +376,10 @@ private:
     bool ask(bool (basic_async_chat::*predicate)()) noexcept;
 
     void report_error(std::exception_ptr const& error) noexcept;
-    void do_push(std::string data);
+    template <class Data>
+    void do_push(Data&& data);
+    // True when called from this channel's own input hooks, on its executor.
+    bool in_own_hook() const noexcept { return detail::delivering_channel == this; }
     void do_close() noexcept;
     void after_event() noexcept;
     void check_watermarks() noexcept;

@@ -7,12 +7,36 @@
 
 namespace asynchat::detail {
 
+bool output_queue::append_to_tail(std::string_view data)
+{
+    // Small pushes join the last entry instead of making one each (an allocation and a writev
+    // piece per line otherwise), unless that entry is a producer or a close mark, is part of
+    // the batch in flight (appending may move its bytes), or would pass coalesce_limit.
+    if (entries_.empty())
+        return false;
+    entry& tail = entries_.back();
+    if (tail.prod || tail.close || (in_flight_ && batch_last_ + 1 >= entries_.size()) ||
+        tail.data.size() + data.size() > coalesce_limit)
+        return false;
+    tail.data.append(data);
+    bytes_ += data.size();
+    return true;
+}
+
 void output_queue::push(std::string data)
 {
-    if (data.empty())
+    if (data.empty() || append_to_tail(data))
         return;
     bytes_ += data.size();
     entries_.push_back(entry{std::move(data), 0, nullptr, false});
+}
+
+void output_queue::push(std::string_view data)
+{
+    if (data.empty() || append_to_tail(data))
+        return;
+    bytes_ += data.size();
+    entries_.push_back(entry{std::string(data), 0, nullptr, false});
 }
 
 void output_queue::push(std::unique_ptr<producer> p)

@@ -86,13 +86,61 @@ BOOST_AUTO_TEST_CASE(data_and_producers_leave_in_push_order)
 
 BOOST_AUTO_TEST_CASE(gathers_several_entries_into_one_write)
 {
+    // Entries too large to coalesce, and a producer between them, go out in one batch.
     output_queue q;
-    for (int i = 0; i < 10; ++i)
-        q.push("line\n");
+    for (int i = 0; i < 5; ++i)
+        q.push(std::string(output_queue::coalesce_limit, static_cast<char>('a' + i)));
+    q.push(std::make_unique<simple_producer>("from a producer"));
     std::vector<std::string_view> pieces;
     q.prepare(65536, big, 64, pieces);
-    BOOST_TEST(pieces.size() == 10u);
+    BOOST_TEST(pieces.size() == 6u);
     BOOST_TEST(q.in_flight());
+}
+
+BOOST_AUTO_TEST_CASE(small_pushes_coalesce_into_one_piece)
+{
+    // Setup, event: 1000 small lines, as a line protocol answers them.
+    output_queue q;
+    std::string expected;
+    for (int i = 0; i < 1000; ++i)
+    {
+        std::string const line = "line " + std::to_string(i) + "\n";
+        q.push(std::string_view(line));
+        expected += line;
+    }
+
+    // Check: few pieces, the bytes unchanged and in order.
+    std::vector<std::string_view> pieces;
+    q.prepare(65536, big, 64, pieces);
+    BOOST_TEST(pieces.size() == 1u);
+    BOOST_TEST(q.bytes() == expected.size());
+    q.consume(0);
+    BOOST_TEST(drain(q) == expected);
+}
+
+BOOST_AUTO_TEST_CASE(no_coalescing_into_a_batch_in_flight_a_producer_or_a_close_mark)
+{
+    // Setup: a batch in flight.
+    output_queue q;
+    q.push("first");
+    std::vector<std::string_view> pieces;
+    q.prepare(65536, big, 64, pieces);
+    char const* const before = pieces[0].data();
+
+    // Event: pushes while it is in flight, then after a producer and a close mark.
+    for (int i = 0; i < 100; ++i)
+        q.push(std::string(100, 'y'));
+    q.push(std::make_unique<simple_producer>("P"));
+    q.push("after producer");
+    q.push_close();
+    q.push("after close");
+
+    // Check: the batch's bytes did not move; the order holds; nothing passes the mark.
+    BOOST_TEST(pieces[0].data() == before);
+    BOOST_TEST(pieces[0] == "first");
+    q.consume(5);
+    BOOST_TEST(drain(q) == std::string(10000, 'y') + "Pafter producer");
+    BOOST_TEST(q.close_due());
 }
 
 BOOST_AUTO_TEST_CASE(empty_data_is_dropped)
@@ -129,12 +177,14 @@ BOOST_AUTO_TEST_CASE(pieces_are_at_most_the_chunk_size)
 
 BOOST_AUTO_TEST_CASE(a_write_stops_at_max_bytes_and_max_pieces)
 {
+    // Entries at the coalescing limit stay apart.
     output_queue q;
+    std::size_t const n = output_queue::coalesce_limit;
     for (int i = 0; i < 5; ++i)
-        q.push("abcd");
+        q.push(std::string(n, 'a'));
     BOOST_TEST(take(q, 65536, 6).size() == 6u);
     q.consume(0);
-    BOOST_TEST(take(q, 65536, big, 2).size() == 8u);
+    BOOST_TEST(take(q, 65536, big, 2).size() == 2 * n);
 }
 
 BOOST_AUTO_TEST_CASE(a_producer_is_pulled_up_to_the_chunk_size_and_no_further)
@@ -204,7 +254,7 @@ BOOST_AUTO_TEST_CASE(keeps_the_batch_in_flight_intact)
     // Setup: a batch that ends inside the second entry.
     output_queue q;
     q.push("abc");
-    q.push(std::string(10, 'x'));
+    q.push(std::string(output_queue::coalesce_limit, 'x')); // too big to join "abc"
     q.push("zzz");
     std::vector<std::string_view> pieces;
     q.prepare(65536, 5, 64, pieces);

@@ -27,8 +27,15 @@ namespace asynchat::detail {
 class output_queue
 {
 public:
+    /// Data up to this size is appended to the last queued entry when it can be.
+    static constexpr std::size_t coalesce_limit = 16384;
+
     /// Queue data. Empty data is dropped, as CPython drops it when it reaches the head.
     void push(std::string data);
+
+    /// Queue a copy of `data`.
+    void push(std::string_view data);
+    void push(char const* data) { push(std::string_view(data)); }
 
     /// Queue a producer; its more() is called when it reaches the head.
     void push(std::unique_ptr<producer> p);
@@ -91,6 +98,9 @@ private:
 
     // Pop entries at the head that can give nothing more.
     void pop_finished() noexcept;
+
+    // Append `data` to the last entry if that is allowed (see push()); false if not.
+    bool append_to_tail(std::string_view data);
 
     std::deque<entry> entries_;
     std::size_t bytes_ = 0;

@@ -129,7 +129,19 @@ void basic_async_chat<Stream>::connect(endpoint_type const& ep)
 template <class Stream>
 void basic_async_chat<Stream>::push(std::string data)
 {
+    if (in_own_hook())
+        return do_push(std::move(data));
     on_executor([this, data = std::move(data)]() mutable { do_push(std::move(data)); });
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::push(std::string_view data)
+{
+    // From the channel's own hooks (the common case: answering a message) the bytes go
+    // straight into the queue, usually appended to the last entry: no copy in between.
+    if (in_own_hook())
+        return do_push(data);
+    push(std::string(data));
 }
 
 template <class Stream>
@@ -359,11 +371,12 @@ std::string basic_async_chat<Stream>::describe() const
 // re-evaluates readable()/writable() and starts what they allow.
 
 template <class Stream>
-void basic_async_chat<Stream>::do_push(std::string data)
+template <class Data>
+void basic_async_chat<Stream>::do_push(Data&& data)
 {
     if (state_ == state::closed)
         return;
-    out_.push(std::move(data));
+    out_.push(std::forward<Data>(data));
     check_watermarks();
     if (!delivering_)
         do_write();
@@ -475,6 +488,7 @@ void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std:
         last_read_ = last_io_ = clock::now();
     std::exception_ptr error;
     delivering_ = true;
+    void const* const outer = std::exchange(detail::delivering_channel, this);
     try
     {
         scan_handler h{*this};
@@ -484,6 +498,7 @@ void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std:
     {
         error = std::current_exception();
     }
+    detail::delivering_channel = outer;
     delivering_ = false;
     if (error)
         report_error(error);
