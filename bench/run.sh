@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# asynchat: bench: run every scenario against every server, interleaved, and print the table
+# SPDX-License-Identifier: BSL-1.0
+#
+# Usage: bench/run.sh [BUILD_DIR]    (REPS=3 SECONDS_PER_RUN=3 IDLE_CONNECTIONS=10000)
+# Servers run pinned to core 0, the load generator to core 1. Each scenario runs the servers in
+# turn (A B C A B C ...) REPS times; the table gives medians. Needs python3 with asynchat
+# (CPython <= 3.11) for the CPython column.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-bench}
+reps=${REPS:-3}
+secs=${SECONDS_PER_RUN:-3}
+idle_n=${IDLE_CONNECTIONS:-10000}
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DASYNCHAT_BUILD_BENCHMARKS=ON -DASYNCHAT_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build" -j2 --target asynchat_example_echo_server asynchat_bench_loadgen \
+    asynchat_bench_asio_idiomatic asynchat_bench_asio_tuned asynchat_bench_raw_echo >/dev/null
+ulimit -n $((idle_n * 2 + 1000))
+
+declare -A cmd=(
+    [asynchat]="$build/example/asynchat_example_echo_server"
+    [asynchat_2t]="$build/example/asynchat_example_echo_server --threads 2"
+    [asio_tuned]="$build/bench/asynchat_bench_asio_tuned"
+    [asio_idiomatic]="$build/bench/asynchat_bench_asio_idiomatic"
+    [cpython]="python3 bench/cpython_echo.py"
+    [raw]="$build/bench/asynchat_bench_raw_echo"
+)
+loadgen="$build/bench/asynchat_bench_loadgen"
+
+start_server() { # name -> sets pid, port
+    local cores=0
+    [ "$1" = asynchat_2t ] && cores=0,1
+    taskset -c $cores ${cmd[$1]} --port 0 >"$tmp/server.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+        port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/server.out")
+        [ -n "$port" ] && return 0
+        sleep 0.05
+    done
+    echo "server $1 did not start" >&2
+    return 1
+}
+stop_server() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# scenario NAME "SERVERS" "LOADGEN ARGS" FIELD...: appends "scenario server field value" rows.
+scenario() {
+    local name=$1 servers=$2 args=$3
+    shift 3
+    for _ in $(seq "$reps"); do
+        for s in $servers; do
+            start_server "$s"
+            out=$(taskset -c 1 "$loadgen" --port "$port" $args --seconds "$secs")
+            stop_server
+            for f in "$@"; do echo "$name $s $f $(echo " $out" | field "$f")" >>"$tmp/rows"; done
+        done
+    done
+}
+
+scenario pipeline "asynchat asio_tuned asio_idiomatic cpython" "--mode pipeline --connections 50 --window 64 --length 32" lines_per_s
+scenario pipeline_2t "asynchat_2t asynchat" "--mode pipeline --connections 50 --window 64 --length 32" lines_per_s
+scenario pingpong_c1 "asynchat asio_tuned asio_idiomatic cpython" "--mode pingpong --connections 1 --length 32" lines_per_s p99_us
+scenario pingpong_c50 "asynchat asio_tuned asio_idiomatic cpython" "--mode pingpong --connections 50 --length 32" lines_per_s p99_us
+scenario bulk "asynchat asio_tuned raw" "--mode bulk --connections 1 --window 16 --length 16384" mb_per_s
+
+# idle: the server's RSS growth per connection, once every connection made one exchange.
+for _ in $(seq "$reps"); do
+    for s in asynchat asio_tuned asio_idiomatic cpython; do
+        start_server "$s"
+        before=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+        taskset -c 1 "$loadgen" --port "$port" --mode idle --connections "$idle_n" --seconds 2 >"$tmp/idle.out" &
+        lg=$!
+        for _ in $(seq 600); do grep -q ready "$tmp/idle.out" && break; sleep 0.05; done
+        after=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+        wait $lg || true
+        stop_server
+        echo "idle $s bytes_per_conn $(( (after - before) * 1024 / idle_n ))" >>"$tmp/rows"
+    done
+done
+
+# The table: medians per scenario, server and field.
+echo "| scenario | server | metric | median of $reps |"
+echo "| --- | --- | --- | --- |"
+awk '{print $1, $2, $3}' "$tmp/rows" | sort -u | while read -r sc sv f; do
+    m=$(awk -v a="$sc" -v b="$sv" -v c="$f" '$1==a && $2==b && $3==c {print $4}' "$tmp/rows" | median)
+    echo "| $sc | $sv | $f | $m |"
+done
