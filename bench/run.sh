@@ -18,7 +18,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DASYNCHAT_BUILD_BENCHMARKS=ON -DASYNCHAT_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j2 --target asynchat_example_echo_server asynchat_bench_loadgen \
     asynchat_bench_asio_idiomatic asynchat_bench_asio_tuned asynchat_bench_raw_echo >/dev/null
-ulimit -n $((idle_n * 2 + 1000))
+ulimit -n "$(ulimit -Hn)" # the idle scenario holds IDLE_CONNECTIONS descriptors per process
 
 declare -A cmd=(
     [asynchat]="$build/example/asynchat_example_echo_server"
