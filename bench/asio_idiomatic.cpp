@@ -5,10 +5,7 @@
 // tutorials write. Prints "listening on 127.0.0.1:PORT" first.
 #include <boost/asio.hpp>
 
-#include <iostream>
 #include <memory>
-#include <thread>
-#include <vector>
 
 #include "server_args.hpp"
 
@@ -43,23 +40,5 @@ private:
 
 int main(int argc, char** argv)
 {
-    auto const args = bench::parse_server_args(argc, argv);
-    asio::io_context io(args.threads);
-    tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), args.port});
-    std::cout << "listening on 127.0.0.1:" << acceptor.local_endpoint().port() << std::endl;
-    std::function<void()> accept = [&] {
-        acceptor.async_accept(asio::make_strand(io), [&](boost::system::error_code ec, tcp::socket s) {
-            if (!ec)
-            {
-                s.set_option(tcp::no_delay(true));
-                std::make_shared<session>(std::move(s))->start();
-            }
-            accept();
-        });
-    };
-    accept();
-    std::vector<std::thread> pool;
-    for (int i = 1; i < args.threads; ++i)
-        pool.emplace_back([&] { io.run(); });
-    io.run();
+    bench::run_server<session>(bench::parse_server_args(argc, argv));
 }

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <string>
 
+#include "counting_handler.hpp"
+
 namespace {
 
 constexpr std::size_t read_size = 65536;
@@ -32,15 +34,7 @@ std::string make_reads(std::size_t length, std::string const& term)
     return out;
 }
 
-struct counting_handler
-{
-    std::size_t bytes = 0;
-    std::size_t messages = 0;
-    void collect(std::string_view d) { bytes += d.size(); }
-    void found_terminator() { ++messages; }
-    bool proceed() const { return true; }
-    void message_too_long() {}
-};
+using bench::counting_handler;
 
 void scan(benchmark::State& state, asynchat::terminator term, std::string const& reads, bool reset_count)
 {

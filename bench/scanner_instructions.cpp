@@ -10,17 +10,11 @@
 #include <cstring>
 #include <string>
 
+#include "counting_handler.hpp"
+
 namespace {
 
-struct counting_handler
-{
-    std::size_t bytes = 0;
-    std::size_t messages = 0;
-    void collect(std::string_view d) { bytes += d.size(); }
-    void found_terminator() { ++messages; }
-    bool proceed() const { return true; }
-    void message_too_long() {}
-};
+using bench::counting_handler;
 
 } // namespace
 

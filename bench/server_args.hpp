@@ -1,11 +1,18 @@
-// asynchat: bench: the command line every benchmark server shares (--port N, --threads T)
+// asynchat: bench: what the Asio baseline servers share: the command line and the accept loop
 // SPDX-License-Identifier: BSL-1.0
 #ifndef ASYNCHAT_BENCH_SERVER_ARGS_HPP
 #define ASYNCHAT_BENCH_SERVER_ARGS_HPP
 
+#include <boost/asio.hpp>
+
 #include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace bench {
 
@@ -32,6 +39,34 @@ inline server_args parse_server_args(int argc, char** argv)
     if (argc % 2 == 0)
         throw std::invalid_argument("usage: " + std::string(argv[0]) + " [--port N] [--threads T]");
     return a;
+}
+
+/** Accept connections on 127.0.0.1 and start a Session (constructed from the socket) for each,
+    on `args.threads` threads; print "listening on 127.0.0.1:PORT" first. Never returns.
+*/
+template <class Session>
+void run_server(server_args const& args)
+{
+    namespace asio = boost::asio;
+    using asio::ip::tcp;
+    asio::io_context io(args.threads);
+    tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), args.port});
+    std::cout << "listening on 127.0.0.1:" << acceptor.local_endpoint().port() << std::endl;
+    std::function<void()> accept = [&] {
+        acceptor.async_accept(asio::make_strand(io), [&](boost::system::error_code ec, tcp::socket s) {
+            if (!ec)
+            {
+                s.set_option(tcp::no_delay(true));
+                std::make_shared<Session>(std::move(s))->start();
+            }
+            accept();
+        });
+    };
+    accept();
+    std::vector<std::thread> pool;
+    for (int i = 1; i < args.threads; ++i)
+        pool.emplace_back([&] { io.run(); });
+    io.run();
 }
 
 } // namespace bench

@@ -74,14 +74,7 @@ protected:
     }
     void handle_error(std::exception_ptr error) override
     {
-        try
-        {
-            std::rethrow_exception(error);
-        }
-        catch (std::exception const& e)
-        {
-            errors.push_back(e.what());
-        }
+        errors.push_back(what(error));
         this->close();
     }
     bool readable() override

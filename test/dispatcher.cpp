@@ -90,14 +90,7 @@ protected:
     }
     void handle_error(std::exception_ptr e) override
     {
-        try
-        {
-            std::rethrow_exception(e);
-        }
-        catch (std::exception const& x)
-        {
-            errors.push_back(x.what());
-        }
+        errors.push_back(what(e));
         close();
     }
 };

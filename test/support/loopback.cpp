@@ -42,6 +42,22 @@ bool run_to_completion(asio::io_context& io, std::chrono::steady_clock::duration
     return false;
 }
 
+std::string what(std::exception_ptr const& error)
+{
+    try
+    {
+        std::rethrow_exception(error);
+    }
+    catch (std::exception const& e)
+    {
+        return e.what();
+    }
+    catch (...)
+    {
+        return "unknown exception";
+    }
+}
+
 loopback_tcp::listener::listener(asio::io_context& io)
     : acceptor(io, {asio::ip::make_address_v4("127.0.0.1"), 0})
 {

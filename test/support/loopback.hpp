@@ -8,6 +8,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <string>
 #include <utility>
@@ -71,6 +72,9 @@ struct loopback_local
 
     static std::pair<socket, socket> pair(asio::io_context& io);
 };
+
+/// The what() of the exception in `error` ("unknown exception" for other types).
+std::string what(std::exception_ptr const& error);
 
 /// Read everything from `s` until EOF, blocking (for server threads with their own sockets).
 template <class Socket>
