@@ -387,6 +387,7 @@ private:
     void arm_timer(bool reset) noexcept;
     void on_timer(boost::system::error_code const& ec) noexcept;
     void do_read() noexcept;
+    void on_readable(boost::system::error_code const& ec) noexcept;
     void on_read(boost::system::error_code const& ec, std::size_t n) noexcept;
     void do_write() noexcept;
     void on_write(boost::system::error_code const& ec, std::size_t n) noexcept;

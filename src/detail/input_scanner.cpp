@@ -30,6 +30,21 @@ std::size_t find_terminator(std::string_view haystack, std::string_view needle) 
     return std::string_view::npos;
 }
 
+namespace {
+
+// One spare receive buffer per thread. A channel that waits for input gives its buffer back
+// here (release()), so an idle connection holds none, and the next read on this thread takes it
+// again instead of allocating.
+struct spare_buffer
+{
+    std::unique_ptr<char[]> data;
+    std::size_t capacity = 0;
+};
+
+thread_local spare_buffer spare;
+
+} // namespace
+
 void input_scanner::set_terminator(terminator t) noexcept
 {
     term_ = std::move(t);
@@ -38,6 +53,11 @@ void input_scanner::set_terminator(terminator t) noexcept
 
 char* input_scanner::prepare(std::size_t n)
 {
+    if (!buffer_ && spare.data && spare.capacity >= n)
+    {
+        buffer_ = std::move(spare.data);
+        capacity_ = std::exchange(spare.capacity, 0);
+    }
     std::size_t const pending_size = end_ - begin_;
     if (capacity_ - end_ >= n)
         return buffer_.get() + end_;
@@ -70,6 +90,11 @@ bool input_scanner::release() noexcept
 {
     if (begin_ != end_ || !buffer_)
         return false;
+    if (!spare.data)
+    {
+        spare.data = std::move(buffer_);
+        spare.capacity = capacity_;
+    }
     buffer_.reset();
     capacity_ = 0;
     begin_ = end_ = 0;

@@ -61,7 +61,8 @@ public:
     void set_max_message_size(std::size_t n) noexcept { max_message_ = n; }
     std::size_t max_message_size() const noexcept { return max_message_; }
 
-    /// Free the storage when nothing is pending; returns true if it did.
+    /// Give up the storage when nothing is pending (to this thread's spare, which the next
+    /// prepare() on the thread takes back); returns true if it did.
     bool release() noexcept;
 
     /// The size of the storage, for memory accounting.

@@ -427,7 +427,9 @@ void basic_async_chat<Stream>::after_event() noexcept
 template <class Stream>
 void basic_async_chat<Stream>::do_read() noexcept
 {
-    if (!started_ || reading_ || eof_ || state_ != state::open)
+    // While input is being delivered, on_read() starts the next read itself when it is done;
+    // starting it from a hook (resume_reading()) could move the buffer under the hook's view.
+    if (!started_ || reading_ || eof_ || delivering_ || state_ != state::open)
         return;
     // readable() is user code: it may have closed the channel or, through resume_reading(),
     // started the read itself.
@@ -438,6 +440,23 @@ void basic_async_chat<Stream>::do_read() noexcept
         report_error(std::make_exception_ptr(
             std::invalid_argument("asynchat::async_chat: ac_in_buffer_size must be greater than 0")
         ));
+        return;
+    }
+    if constexpr (std::is_base_of_v<boost::asio::socket_base, Stream>)
+    {
+        // Sockets: wait for readability holding no buffer, then read without blocking into the
+        // buffer lent by this thread (on_readable()). An idle connection keeps no 64 KiB
+        // buffer, only a partial terminator if one is pending.
+        in_.release();
+        boost::system::error_code ignored;
+        if (!stream_.non_blocking())
+            stream_.non_blocking(true, ignored);
+        reading_ = true;
+        stream_.async_wait(
+            Stream::wait_read,
+            [self = this->shared_from_this()](boost::system::error_code const& ec)
+            { self->on_readable(ec); }
+        );
         return;
     }
     char* room;
@@ -456,6 +475,32 @@ void basic_async_chat<Stream>::do_read() noexcept
         [self = this->shared_from_this()](boost::system::error_code const& ec, std::size_t n)
         { self->on_read(ec, n); }
     );
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::on_readable(boost::system::error_code const& ec) noexcept
+{
+    if (ec || state_ == state::closed)
+        return on_read(ec, 0);
+    char* room;
+    try
+    {
+        room = in_.prepare(ac_in_buffer_size);
+    }
+    catch (...)
+    {
+        reading_ = false;
+        report_error(std::current_exception());
+        return;
+    }
+    boost::system::error_code read_ec;
+    std::size_t const n = stream_.read_some(boost::asio::buffer(room, ac_in_buffer_size), read_ec);
+    if (read_ec == boost::asio::error::would_block || read_ec == boost::asio::error::try_again)
+    {
+        reading_ = false; // a spurious wake-up: wait again
+        return do_read();
+    }
+    on_read(read_ec, n);
 }
 
 template <class Stream>
