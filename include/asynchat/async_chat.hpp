@@ -378,7 +378,8 @@ private:
     void report_error(std::exception_ptr const& error) noexcept;
     template <class Data>
     void do_push(Data&& data);
-    // True when called from this channel's own input hooks, on its executor.
+    // True while this thread delivers this channel's input to its hooks: their pushes are
+    // queued without a hop and gathered into one write after delivery.
     bool in_own_hook() const noexcept { return detail::delivering_channel == this; }
     void do_close() noexcept;
     void after_event() noexcept;
@@ -408,8 +409,6 @@ private:
     bool eof_ = false;
     // handle_close() is due for that EOF once the queued output is written.
     bool close_on_drain_ = false;
-    // Set while input is delivered to hooks, so that their pushes are gathered into one write.
-    bool delivering_ = false;
     // The peer went past max_message_size().
     bool too_long_ = false;
     // Write watermarks; above_high_ while between the high crossing and the low one.

@@ -156,7 +156,7 @@ void basic_async_chat<Stream>::push_with_producer(std::unique_ptr<producer> p)
                 return;
             out_.push(std::move(p));
             check_watermarks();
-            if (!delivering_)
+            if (!in_own_hook())
                 do_write();
         }
     );
@@ -171,7 +171,7 @@ void basic_async_chat<Stream>::close_when_done()
             if (state_ == state::closed)
                 return;
             out_.push_close();
-            if (!delivering_)
+            if (!in_own_hook())
                 do_write();
         }
     );
@@ -378,7 +378,7 @@ void basic_async_chat<Stream>::do_push(Data&& data)
         return;
     out_.push(std::forward<Data>(data));
     check_watermarks();
-    if (!delivering_)
+    if (!in_own_hook())
         do_write();
 }
 
@@ -429,7 +429,7 @@ void basic_async_chat<Stream>::do_read() noexcept
 {
     // While input is being delivered, on_read() starts the next read itself when it is done;
     // starting it from a hook (resume_reading()) could move the buffer under the hook's view.
-    if (!started_ || reading_ || eof_ || delivering_ || state_ != state::open)
+    if (!started_ || reading_ || eof_ || in_own_hook() || state_ != state::open)
         return;
     // readable() is user code: it may have closed the channel or, through resume_reading(),
     // started the read itself.
@@ -532,7 +532,6 @@ void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std:
     if (timeouts_enabled())
         last_read_ = last_io_ = clock::now();
     std::exception_ptr error;
-    delivering_ = true;
     void const* const outer = std::exchange(detail::delivering_channel, this);
     try
     {
@@ -544,7 +543,6 @@ void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std:
         error = std::current_exception();
     }
     detail::delivering_channel = outer;
-    delivering_ = false;
     if (error)
         report_error(error);
     if (too_long_)
