@@ -7,9 +7,11 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/execution/context.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/query.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <fcntl.h>
@@ -195,7 +197,7 @@ std::optional<std::pair<dispatcher::socket_type, dispatcher::endpoint_type>> dis
     progress_[0] = true;
     boost::system::error_code ec;
     endpoint_type peer;
-    socket_type sock(boost::asio::make_strand(executor_));
+    socket_type sock(accepted_socket_executor());
     acceptor_.accept(sock, peer, ec);
     if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again ||
         ec == boost::asio::error::connection_aborted)
@@ -204,6 +206,31 @@ std::optional<std::pair<dispatcher::socket_type, dispatcher::endpoint_type>> dis
         throw boost::system::system_error(ec, "accept");
     ::fcntl(sock.native_handle(), F_SETFD, FD_CLOEXEC);
     return std::make_pair(std::move(sock), peer);
+}
+
+dispatcher::executor_type dispatcher::accepted_socket_executor() const
+{
+    // A strand of executor_ itself would run every channel through the dispatcher's own strand
+    // when executor_ is one (the usual case): all channels serialised, and two locks a handler.
+    // So look through a strand to the execution context's own executor.
+    auto const from = [this](auto const* tag) -> std::optional<executor_type> {
+        using plain_type = std::remove_cv_t<std::remove_pointer_t<decltype(tag)>>;
+        std::optional<plain_type> plain;
+        if (auto const* s = executor_.target<boost::asio::strand<plain_type>>())
+            plain = s->get_inner_executor();
+        else if (auto const* e = executor_.target<plain_type>())
+            plain = *e;
+        if (!plain)
+            return std::nullopt;
+        if (strand_per_socket)
+            return executor_type(boost::asio::make_strand(*plain));
+        return executor_type(*plain);
+    };
+    if (auto ex = from(static_cast<boost::asio::io_context::executor_type const*>(nullptr)))
+        return *ex;
+    if (auto ex = from(static_cast<boost::asio::thread_pool::executor_type const*>(nullptr)))
+        return *ex;
+    return boost::asio::make_strand(executor_);
 }
 
 std::size_t dispatcher::send(std::string_view data)

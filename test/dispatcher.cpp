@@ -11,10 +11,18 @@
 #include <asynchat/dispatcher_with_send.hpp>
 #include <asynchat/loop.hpp>
 
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -95,9 +103,134 @@ protected:
     }
 };
 
+// A channel whose first line waits, on its own thread, until `peers` channels are inside
+// found_terminator() at once (at most 5 s): it tells whether channels run in parallel.
+struct rendezvous
+{
+    std::mutex m;
+    std::condition_variable cv;
+    int inside = 0;
+    int met = 0;
+    int peers = 2;
+};
+
+class meeting_chat : public asynchat::async_chat
+{
+public:
+    meeting_chat(tcp::socket s, rendezvous& r) : asynchat::async_chat(std::move(s)), r_(r) { set_terminator("\n"); }
+
+protected:
+    void collect_incoming_data(std::string_view) override {}
+    void found_terminator() override
+    {
+        std::unique_lock lock(r_.m);
+        ++r_.inside;
+        r_.cv.notify_all();
+        bool const met = r_.cv.wait_for(lock, std::chrono::seconds(5), [&] { return r_.inside >= r_.peers; });
+        r_.met += met;
+        lock.unlock();
+        push(met ? "met\n" : "alone\n");
+    }
+
+private:
+    rendezvous& r_;
+};
+
+class meeting_listener : public asynchat::dispatcher
+{
+public:
+    meeting_listener(asio::io_context& io, rendezvous& r) : dispatcher(asio::make_strand(io)), r_(r)
+    {
+        create_socket();
+        bind(localhost);
+        listen(64);
+    }
+    std::vector<asio::any_io_executor> executors;
+
+protected:
+    void handle_accepted(socket_type sock, endpoint_type) override
+    {
+        executors.push_back(sock.get_executor());
+        std::make_shared<meeting_chat>(std::move(sock), r_)->start();
+    }
+
+private:
+    rendezvous& r_;
+};
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(server)
+
+BOOST_AUTO_TEST_CASE(accepted_channels_run_in_parallel_on_two_threads)
+{
+    // Setup: the listener runs on a strand, as a multi-threaded server's should; two threads.
+    asio::io_context io(2);
+    rendezvous r;
+    auto server = std::make_shared<meeting_listener>(io, r);
+    server->start();
+    tcp::socket a(io), b(io);
+    a.connect(server->local_endpoint());
+    b.connect(server->local_endpoint());
+
+    // Event: both send a line; each channel's hook waits until both are inside their hooks.
+    asio::write(a, asio::buffer(std::string("x\n")));
+    asio::write(b, asio::buffer(std::string("y\n")));
+    std::string got_a, got_b;
+    std::atomic<int> answers{0};
+    auto on_answer = [&](boost::system::error_code, std::size_t) {
+        if (++answers == 2)
+        {
+            server->close();
+            asynchat::close_all(io);
+        }
+    };
+    asio::async_read_until(a, asio::dynamic_buffer(got_a), '\n', on_answer);
+    asio::async_read_until(b, asio::dynamic_buffer(got_b), '\n', on_answer);
+    std::thread second([&] { io.run_for(std::chrono::seconds(10)); });
+    io.run_for(std::chrono::seconds(10));
+    second.join();
+
+    // Check: the two hooks overlapped (a strand of each socket's own, not of the listener's
+    // strand), and each socket's executor is a strand of the io_context itself.
+    BOOST_TEST(got_a == "met\n");
+    BOOST_TEST(got_b == "met\n");
+    BOOST_TEST(r.met == 2);
+    BOOST_TEST_REQUIRE(server->executors.size() == 2u);
+    for (auto const& ex : server->executors)
+        BOOST_TEST((ex.target<asio::strand<asio::io_context::executor_type>>() != nullptr));
+    BOOST_TEST((server->executors[0] != server->executors[1]));
+}
+
+BOOST_AUTO_TEST_CASE(without_strand_per_socket_channels_use_the_io_context_executor)
+{
+    // Setup: one thread, as in asyncore.
+    asio::io_context io(1);
+    rendezvous r;
+    r.peers = 1;
+    auto server = std::make_shared<meeting_listener>(io, r);
+    server->strand_per_socket = false;
+    server->start();
+    tcp::socket a(io);
+    a.connect(server->local_endpoint());
+
+    // Event: a line.
+    asio::write(a, asio::buffer(std::string("x\n")));
+    std::string got;
+    bool answered = false;
+    asio::async_read_until(a, asio::dynamic_buffer(got), '\n', [&](boost::system::error_code, std::size_t) {
+        answered = true;
+    });
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return answered; }));
+
+    // Check: answered, on the io_context's plain executor.
+    BOOST_TEST(got == "met\n");
+    BOOST_TEST_REQUIRE(server->executors.size() == 1u);
+    BOOST_TEST((server->executors[0].target<asio::io_context::executor_type>() != nullptr));
+    server->close();
+    asynchat::close_all(io);
+    io.poll();
+}
 
 BOOST_AUTO_TEST_CASE(spawns_async_chat_channels_for_each_connection)
 {

@@ -26,7 +26,9 @@ BOOST_AUTO_TEST_CASE(echoes_every_line_to_every_client)
         {
             // Setup
             asio::io_context io;
-            auto server = std::make_shared<echo::server>(io, echo::tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0));
+            auto server = std::make_shared<echo::server>(
+                io, echo::tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0), threads
+            );
             server->start();
             auto work = asio::make_work_guard(io);
             std::vector<std::thread> pool;

@@ -46,8 +46,11 @@ private:
 class server : public asynchat::dispatcher
 {
 public:
-    server(asio::io_context& io, tcp::endpoint const& ep) : dispatcher(asio::make_strand(io))
+    /// `threads`: how many threads will run `io`. With one, no strands are needed.
+    server(asio::io_context& io, tcp::endpoint const& ep, int threads = 1)
+        : dispatcher(threads > 1 ? executor_type(asio::make_strand(io)) : executor_type(io.get_executor()))
     {
+        strand_per_socket = threads > 1;
         create_socket(ep.protocol());
         set_reuse_addr();
         bind(ep);
@@ -57,8 +60,8 @@ public:
 protected:
     void handle_accepted(socket_type sock, endpoint_type) override
     {
-        // Each accepted socket has its own strand, so any number of threads may run the
-        // io_context. Nagle would delay the small echoes: turn it off.
+        // With several threads each accepted socket has its own strand (strand_per_socket).
+        // Nagle would delay the small echoes: turn it off.
         boost::system::error_code ignored;
         sock.set_option(tcp::no_delay(true), ignored);
         std::make_shared<echo_channel>(std::move(sock))->start();

@@ -42,12 +42,14 @@ int main(int argc, char** argv)
             (arg == "--port" ? port : threads) = parse_number(argv[i + 1], argv[i]);
             ++i;
         }
-        if (port > 65535 || threads == 0)
-            throw std::invalid_argument("--port must be 0..65535 and --threads at least 1");
+        if (port > 65535 || threads == 0 || threads > 1024)
+            throw std::invalid_argument("--port must be 0..65535 and --threads 1..1024");
 
         boost::asio::io_context io(static_cast<int>(threads));
         auto server = std::make_shared<echo::server>(
-            io, echo::tcp::endpoint(boost::asio::ip::make_address_v4("127.0.0.1"), static_cast<unsigned short>(port))
+            io,
+            echo::tcp::endpoint(boost::asio::ip::make_address_v4("127.0.0.1"), static_cast<unsigned short>(port)),
+            static_cast<int>(threads)
         );
         server->start();
         std::cout << "listening on 127.0.0.1:" << server->local_endpoint().port() << std::endl;

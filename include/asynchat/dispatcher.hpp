@@ -48,7 +48,8 @@ namespace asynchat {
 
     @par Executor
     Every hook runs on get_executor(). Accepted sockets get a strand of the same execution
-    context, so their channels may run on a multi-threaded io_context.
+    context (not of the dispatcher's own strand: channels stay independent of each other), so
+    their channels may run on a multi-threaded io_context; see strand_per_socket.
 */
 class dispatcher : public detail::channel_base, public std::enable_shared_from_this<dispatcher>
 {
@@ -66,6 +67,16 @@ public:
 
     /// asyncore's log_info() types not printed. Default: {"warning"}, as in CPython.
     std::set<std::string> ignore_log_types{"warning"};
+
+    /** Whether accept() gives each socket a new strand of the execution context (the default).
+
+        Set it to false where one thread runs the io_context, as in asyncore: accepted sockets
+        then use the io_context's executor itself, which saves each connection the strand's
+        state and each of its handlers the strand's lock. Channels on such sockets must not run
+        on several threads. Execution contexts other than io_context and thread_pool always get
+        a strand of the dispatcher's executor.
+    */
+    bool strand_per_socket = true;
 
     /// A dispatcher without a socket yet: create_socket() (or connect()) next.
     explicit dispatcher(executor_type const& ex);
@@ -100,7 +111,8 @@ public:
 
     /** Accept one pending connection, without blocking.
 
-        @return The socket (on a strand of this dispatcher's execution context) and the peer's
+        @return The socket (on a strand of this dispatcher's execution context, see
+        strand_per_socket) and the peer's
         address, or `std::nullopt` when no connection is pending.
         @throws boost::system::system_error for other errors, std::logic_error if not listening.
     */
@@ -216,6 +228,7 @@ private:
     void on_ready(wait_kind kind, boost::system::error_code const& ec) noexcept;
     void begin_connect(endpoint_type const& ep);
     void on_connect(boost::system::error_code const& ec) noexcept;
+    executor_type accepted_socket_executor() const;
     std::string describe() const;
 
     executor_type executor_;

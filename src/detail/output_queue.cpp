@@ -55,7 +55,14 @@ bool output_queue::pop_close() noexcept
     if (!close_due())
         return false;
     entries_.pop_front();
+    release_if_empty();
     return true;
+}
+
+void output_queue::release_if_empty() noexcept
+{
+    if (entries_.empty())
+        entries_.shrink_to_fit();
 }
 
 void output_queue::pop_finished() noexcept
@@ -63,6 +70,7 @@ void output_queue::pop_finished() noexcept
     while (!entries_.empty() && !entries_.front().close && !entries_.front().prod &&
            entries_.front().drained())
         entries_.pop_front();
+    release_if_empty();
 }
 
 void output_queue::prepare(
@@ -158,6 +166,7 @@ void output_queue::discard() noexcept
     if (!in_flight_)
     {
         entries_.clear();
+        release_if_empty();
         bytes_ = 0;
         return;
     }

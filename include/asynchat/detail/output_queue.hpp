@@ -5,8 +5,10 @@
 
 #include <asynchat/producer.hpp>
 
+#include <boost/container/deque.hpp>
+#include <boost/container/options.hpp>
+
 #include <cstddef>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -21,8 +23,12 @@ namespace asynchat::detail {
     prepared batch is outstanding.
 
     Invariant: a view handed out by prepare() stays valid until the next consume() or prepare(),
-    whatever is pushed or discarded meanwhile (entries never move: std::deque keeps references
+    whatever is pushed or discarded meanwhile (entries never move: a deque keeps references
     valid on push_back and pop_front, and discard() keeps the batch).
+
+    An empty queue holds no memory: boost::container::deque allocates nothing until the first
+    push, and its storage is released whenever the queue drains (std::deque keeps a map and a
+    512-byte block even when empty, which an idle connection would carry for ever).
 */
 class output_queue
 {
@@ -102,7 +108,13 @@ private:
     // Append `data` to the last entry if that is allowed (see push()); false if not.
     bool append_to_tail(std::string_view data);
 
-    std::deque<entry> entries_;
+    // Give the storage back once nothing is queued.
+    void release_if_empty() noexcept;
+
+    // Entries are few (small pushes coalesce), so blocks are small.
+    using entry_deque = boost::container::
+        deque<entry, void, boost::container::deque_options_t<boost::container::block_size<4u>>>;
+    entry_deque entries_;
     std::size_t bytes_ = 0;
     bool in_flight_ = false;
     // Where the outstanding batch ends: the entry index, and the offset in that entry's data.
