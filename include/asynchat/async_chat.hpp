@@ -384,6 +384,7 @@ private:
     void do_close() noexcept;
     void after_event() noexcept;
     void check_watermarks() noexcept;
+    void make_timer();
     bool timeouts_enabled() const noexcept;
     void arm_timer(bool reset) noexcept;
     void on_timer(boost::system::error_code const& ec) noexcept;
@@ -399,7 +400,6 @@ private:
     detail::input_scanner in_;
     detail::output_queue out_;
     std::string incoming_;
-    std::vector<std::string_view> pieces_;
     std::vector<boost::asio::const_buffer> write_buffers_;
     state state_;
     bool started_ = false;
@@ -421,7 +421,7 @@ private:
     clock::duration read_timeout_{0};
     clock::time_point last_read_{};
     clock::time_point last_io_{};
-    boost::asio::steady_timer timer_;
+    std::unique_ptr<boost::asio::steady_timer> timer_;
     bool timer_armed_ = false;
 };
 

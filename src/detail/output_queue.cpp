@@ -73,12 +73,8 @@ void output_queue::pop_finished() noexcept
     release_if_empty();
 }
 
-void output_queue::prepare(
-    std::size_t chunk_size,
-    std::size_t max_bytes,
-    std::size_t max_pieces,
-    std::vector<std::string_view>& out
-)
+template <class Piece>
+void output_queue::prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, std::vector<Piece>& out)
 {
     out.clear();
     in_flight_ = false;
@@ -143,6 +139,19 @@ void output_queue::prepare(
     if (!in_flight_)
         pop_finished(); // producers exhausted just now must not make the queue look non-empty
 }
+
+template void output_queue::prepare(
+    std::size_t,
+    std::size_t,
+    std::size_t,
+    std::vector<std::string_view>&
+);
+template void output_queue::prepare(
+    std::size_t,
+    std::size_t,
+    std::size_t,
+    std::vector<boost::asio::const_buffer>&
+);
 
 void output_queue::consume(std::size_t n) noexcept
 {

@@ -5,6 +5,7 @@
 
 #include <asynchat/producer.hpp>
 
+#include <boost/asio/buffer.hpp>
 #include <boost/container/deque.hpp>
 #include <boost/container/options.hpp>
 
@@ -71,15 +72,14 @@ public:
         only once it is exhausted. Gathering stops before a close mark, after `max_bytes`, or after
         `max_pieces` pieces. An empty `out` with !close_due() means nothing can be written now.
 
+        `Piece` is std::string_view, or boost::asio::const_buffer for the socket code to hand
+        the pieces to a write as they are.
+
         @throws whatever a producer's more() throws; that producer is dropped (its data already
         pulled stays queued) and `out` is left empty.
     */
-    void prepare(
-        std::size_t chunk_size,
-        std::size_t max_bytes,
-        std::size_t max_pieces,
-        std::vector<std::string_view>& out
-    );
+    template <class Piece>
+    void prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, std::vector<Piece>& out);
 
     /// Remove `n` written bytes from the head; ends the outstanding batch.
     void consume(std::size_t n) noexcept;
@@ -121,6 +121,19 @@ private:
     std::size_t batch_last_ = 0;
     std::size_t batch_end_ = 0;
 };
+
+extern template void output_queue::prepare(
+    std::size_t,
+    std::size_t,
+    std::size_t,
+    std::vector<std::string_view>&
+);
+extern template void output_queue::prepare(
+    std::size_t,
+    std::size_t,
+    std::size_t,
+    std::vector<boost::asio::const_buffer>&
+);
 
 } // namespace asynchat::detail
 

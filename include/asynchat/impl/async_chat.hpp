@@ -42,14 +42,13 @@ inline constexpr std::size_t max_write_bytes = 1024 * 1024;
 template <class Stream>
 basic_async_chat<Stream>::basic_async_chat(Stream connected_stream)
     : stream_(std::move(connected_stream)),
-      state_(stream_.is_open() ? state::open : state::unconnected),
-      timer_(stream_.get_executor())
+      state_(stream_.is_open() ? state::open : state::unconnected)
 {
 }
 
 template <class Stream>
 basic_async_chat<Stream>::basic_async_chat(executor_type const& ex)
-    : stream_(ex), state_(state::unconnected), timer_(ex)
+    : stream_(ex), state_(state::unconnected)
 {
 }
 
@@ -229,6 +228,8 @@ void basic_async_chat<Stream>::check_watermarks() noexcept
 template <class Stream>
 void basic_async_chat<Stream>::set_idle_timeout(clock::duration d)
 {
+    if (d != clock::duration::zero())
+        make_timer();
     idle_timeout_ = d;
     arm_timer(true);
 }
@@ -236,8 +237,18 @@ void basic_async_chat<Stream>::set_idle_timeout(clock::duration d)
 template <class Stream>
 void basic_async_chat<Stream>::set_read_timeout(clock::duration d)
 {
+    if (d != clock::duration::zero())
+        make_timer();
     read_timeout_ = d;
     arm_timer(true);
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::make_timer()
+{
+    // Made on first use: most channels never time out, and an idle one should not carry it.
+    if (!timer_)
+        timer_ = std::make_unique<boost::asio::steady_timer>(stream_.get_executor());
 }
 
 template <class Stream>
@@ -263,8 +274,8 @@ void basic_async_chat<Stream>::arm_timer(bool reset) noexcept
     if (read_timeout_ != clock::duration::zero())
         deadline = std::min(deadline, last_read_ + read_timeout_);
     timer_armed_ = true;
-    timer_.expires_at(deadline); // cancels a wait armed before: its handler sees aborted
-    timer_.async_wait(
+    timer_->expires_at(deadline); // cancels a wait armed before: its handler sees aborted
+    timer_->async_wait(
         [self = this->shared_from_this()](boost::system::error_code const& ec) { self->on_timer(ec); }
     );
 }
@@ -411,7 +422,8 @@ void basic_async_chat<Stream>::do_close() noexcept
         return;
     state_ = state::closed;
     leave_map();
-    timer_.cancel();
+    if (timer_)
+        timer_->cancel();
     // Closing cancels the pending read and write; their handlers see state::closed and return.
     boost::system::error_code ignored;
     stream_.close(ignored);
@@ -591,11 +603,8 @@ void basic_async_chat<Stream>::do_write() noexcept
         try
         {
             out_.prepare(
-                ac_out_buffer_size, detail::max_write_bytes, detail::max_write_pieces, pieces_
+                ac_out_buffer_size, detail::max_write_bytes, detail::max_write_pieces, write_buffers_
             );
-            write_buffers_.clear();
-            for (std::string_view piece : pieces_)
-                write_buffers_.emplace_back(piece.data(), piece.size());
             check_watermarks(); // producers pulled just now count as queued
         }
         catch (...)
