@@ -10,6 +10,7 @@
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/query.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/range/iterator_range.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
@@ -618,12 +619,18 @@ void basic_async_chat<Stream>::do_write() noexcept
         if (write_buffers_.empty())
             continue; // producers ran dry: the queue is now empty or at a close mark
         writing_ = true;
-        boost::asio::async_write(
-            stream_,
-            write_buffers_,
-            [self = this->shared_from_this()](boost::system::error_code const& ec, std::size_t n)
-            { self->on_write(ec, n); }
-        );
+        auto on_written = [self = this->shared_from_this()](boost::system::error_code const& ec, std::size_t n)
+        { self->on_write(ec, n); };
+        // async_write keeps a copy of the buffer sequence: a range over write_buffers_ (which
+        // stays put until on_write) rather than the vector, which would cost an allocation.
+        if (write_buffers_.size() == 1)
+            boost::asio::async_write(stream_, write_buffers_.front(), std::move(on_written));
+        else
+            boost::asio::async_write(
+                stream_,
+                boost::make_iterator_range(write_buffers_.data(), write_buffers_.data() + write_buffers_.size()),
+                std::move(on_written)
+            );
     }
 }
 
