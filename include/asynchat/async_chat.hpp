@@ -383,7 +383,13 @@ private:
     bool in_own_hook() const noexcept { return detail::delivering_channel == this; }
     void do_close() noexcept;
     void after_event() noexcept;
-    void check_watermarks() noexcept;
+    // Call the watermark hook due, if the queued bytes crossed one (on every push: inline).
+    void check_watermarks() noexcept
+    {
+        if (above_high_ ? out_.bytes() <= low_water_ : out_.bytes() > high_water_)
+            watermark_crossed();
+    }
+    void watermark_crossed() noexcept;
     void make_timer();
     bool timeouts_enabled() const noexcept;
     void arm_timer(bool reset) noexcept;

@@ -7,23 +7,23 @@
 
 namespace asynchat::detail {
 
-std::size_t find_terminator(std::string_view haystack, std::string_view needle) noexcept
+std::size_t find_multibyte_terminator(std::string_view haystack, std::string_view needle) noexcept
 {
     std::size_t const last = needle.size() - 1;
     char const* const begin = haystack.data();
     char const* const end = begin + haystack.size();
     if (haystack.size() < needle.size())
         return std::string_view::npos;
-    // memchr is the fastest scan there is. For a multi-byte terminator, scan for its last byte
-    // and compare the bytes before each hit: in protocol text the last byte of a terminator
-    // ('\n' of "\r\n") is rare elsewhere, so this runs at nearly memchr speed, where glibc's
-    // memmem (two-way) is several times slower on long messages.
+    // memchr is the fastest scan there is: scan for the terminator's last byte and compare the
+    // bytes before each hit. In protocol text the last byte of a terminator ('\n' of "\r\n") is
+    // rare elsewhere, so this runs at nearly memchr speed, where glibc's memmem (two-way) is
+    // several times slower on long messages.
     for (char const* p = begin + last; p < end;)
     {
         auto const* hit = static_cast<char const*>(std::memchr(p, needle[last], static_cast<std::size_t>(end - p)));
         if (!hit)
             break;
-        if (last == 0 || std::memcmp(hit - last, needle.data(), last) == 0)
+        if (std::memcmp(hit - last, needle.data(), last) == 0)
             return static_cast<std::size_t>(hit - last - begin);
         p = hit + 1;
     }

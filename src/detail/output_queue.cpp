@@ -12,15 +12,17 @@ bool output_queue::append_to_tail(std::string_view data)
     // Small pushes join the last entry instead of making one each (an allocation and a writev
     // piece per line otherwise), unless that entry is a producer or a close mark, is part of
     // the batch in flight (appending may move its bytes), or would pass coalesce_limit.
-    if (entries_.empty())
+    if (!tail_open_ || entries_.back().data.size() + data.size() > coalesce_limit)
         return false;
-    entry& tail = entries_.back();
-    if (tail.prod || tail.close || (in_flight_ && batch_last_ + 1 >= entries_.size()) ||
-        tail.data.size() + data.size() > coalesce_limit)
-        return false;
-    tail.data.append(data);
+    entries_.back().data.append(data);
     bytes_ += data.size();
     return true;
+}
+
+void output_queue::update_tail() noexcept
+{
+    tail_open_ = !entries_.empty() && !entries_.back().prod && !entries_.back().close &&
+                 !(in_flight_ && batch_last_ + 1 >= entries_.size());
 }
 
 void output_queue::push(std::string data)
@@ -29,25 +31,32 @@ void output_queue::push(std::string data)
         return;
     bytes_ += data.size();
     entries_.push_back(entry{std::move(data), 0, nullptr, false});
+    update_tail();
 }
 
-void output_queue::push(std::string_view data)
+void output_queue::push_copy(std::string_view data)
 {
-    if (data.empty() || append_to_tail(data))
+    if (data.empty())
         return;
+    std::string copy;
+    copy.reserve(std::min(std::max(data.size(), last_batch_), coalesce_limit));
+    copy.assign(data);
     bytes_ += data.size();
-    entries_.push_back(entry{std::string(data), 0, nullptr, false});
+    entries_.push_back(entry{std::move(copy), 0, nullptr, false});
+    update_tail();
 }
 
 void output_queue::push(std::unique_ptr<producer> p)
 {
     if (p)
         entries_.push_back(entry{{}, 0, std::move(p), false});
+    update_tail();
 }
 
 void output_queue::push_close()
 {
     entries_.push_back(entry{{}, 0, nullptr, true});
+    update_tail();
 }
 
 bool output_queue::pop_close() noexcept
@@ -55,22 +64,29 @@ bool output_queue::pop_close() noexcept
     if (!close_due())
         return false;
     entries_.pop_front();
-    release_if_empty();
+    settle();
     return true;
 }
 
-void output_queue::release_if_empty() noexcept
+void output_queue::settle() noexcept
 {
     if (entries_.empty())
         entries_.shrink_to_fit();
+    update_tail();
+}
+
+void output_queue::pop_data() noexcept
+{
+    last_batch_ = entries_.front().data.size();
+    entries_.pop_front();
 }
 
 void output_queue::pop_finished() noexcept
 {
     while (!entries_.empty() && !entries_.front().close && !entries_.front().prod &&
            entries_.front().drained())
-        entries_.pop_front();
-    release_if_empty();
+        pop_data();
+    settle();
 }
 
 template <class Piece>
@@ -138,6 +154,7 @@ void output_queue::prepare(std::size_t chunk_size, std::size_t max_bytes, std::s
     in_flight_ = !out.empty();
     if (!in_flight_)
         pop_finished(); // producers exhausted just now must not make the queue look non-empty
+    update_tail();
 }
 
 template void output_queue::prepare(
@@ -165,7 +182,7 @@ void output_queue::consume(std::size_t n) noexcept
         n -= take;
         if (!e.drained() || e.prod || e.close)
             break;
-        entries_.pop_front();
+        pop_data();
     }
     pop_finished();
 }
@@ -175,8 +192,8 @@ void output_queue::discard() noexcept
     if (!in_flight_)
     {
         entries_.clear();
-        release_if_empty();
         bytes_ = 0;
+        settle();
         return;
     }
     // Keep exactly the outstanding batch: erasing at the end of a deque leaves the remaining
@@ -188,6 +205,7 @@ void output_queue::discard() noexcept
     bytes_ = 0;
     for (entry const& e : entries_)
         bytes_ += e.data.size() - e.offset;
+    settle();
 }
 
 } // namespace asynchat::detail

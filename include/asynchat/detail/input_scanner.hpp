@@ -8,14 +8,25 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string_view>
 #include <variant>
 
 namespace asynchat::detail {
 
+/// Find `needle` (not empty, longer than one byte) in `haystack`; npos when absent.
+std::size_t find_multibyte_terminator(std::string_view haystack, std::string_view needle) noexcept;
+
 /// Find `needle` (not empty) in `haystack`; npos when absent.
-std::size_t find_terminator(std::string_view haystack, std::string_view needle) noexcept;
+inline std::size_t find_terminator(std::string_view haystack, std::string_view needle) noexcept
+{
+    // One byte, the common case ('\n'), is memchr and nothing else: inline, no call around it.
+    if (needle.size() != 1)
+        return find_multibyte_terminator(haystack, needle);
+    void const* const hit = haystack.empty() ? nullptr : std::memchr(haystack.data(), needle[0], haystack.size());
+    return hit ? static_cast<std::size_t>(static_cast<char const*>(hit) - haystack.data()) : std::string_view::npos;
+}
 
 /** The receive buffer and CPython's handle_read loop, without any I/O.
 

@@ -41,7 +41,17 @@ public:
     void push(std::string data);
 
     /// Queue a copy of `data`.
-    void push(std::string_view data);
+    void push(std::string_view data)
+    {
+        // The common case, inline: a small push joins the last entry (see append_to_tail()).
+        if (tail_open_ && entries_.back().data.size() + data.size() <= coalesce_limit)
+        {
+            entries_.back().data.append(data);
+            bytes_ += data.size();
+            return;
+        }
+        push_copy(data);
+    }
     void push(char const* data) { push(std::string_view(data)); }
 
     /// Queue a producer; its more() is called when it reaches the head.
@@ -108,14 +118,28 @@ private:
     // Append `data` to the last entry if that is allowed (see push()); false if not.
     bool append_to_tail(std::string_view data);
 
-    // Give the storage back once nothing is queued.
-    void release_if_empty() noexcept;
+    // push(std::string_view) when the data cannot join the last entry.
+    void push_copy(std::string_view data);
+
+    // Recompute tail_open_; every change to the entries but an append calls it.
+    void update_tail() noexcept;
+
+    // Pop the head entry, a drained data entry.
+    void pop_data() noexcept;
+
+    // After entries were removed: give the storage back if nothing is queued; update_tail().
+    void settle() noexcept;
 
     // Entries are few (small pushes coalesce), so blocks are small.
     using entry_deque = boost::container::
         deque<entry, void, boost::container::deque_options_t<boost::container::block_size<4u>>>;
     entry_deque entries_;
     std::size_t bytes_ = 0;
+    // The last entry takes appends: it is data (not a producer or close mark) and not in flight.
+    bool tail_open_ = false;
+    // The size of the last data entry written, reserved for the next one push_copy() makes: a
+    // channel answering each read with a batch of small pushes then allocates once a batch.
+    std::size_t last_batch_ = 0;
     bool in_flight_ = false;
     // Where the outstanding batch ends: the entry index, and the offset in that entry's data.
     std::size_t batch_last_ = 0;

@@ -211,19 +211,13 @@ void basic_async_chat<Stream>::set_write_watermarks(std::size_t low, std::size_t
 }
 
 template <class Stream>
-void basic_async_chat<Stream>::check_watermarks() noexcept
+void basic_async_chat<Stream>::watermark_crossed() noexcept
 {
-    std::size_t const queued = out_.bytes();
-    if (!above_high_ && queued > high_water_)
-    {
-        above_high_ = true;
+    above_high_ = !above_high_;
+    if (above_high_)
         invoke_hook([this] { handle_write_high_water(); });
-    }
-    else if (above_high_ && queued <= low_water_)
-    {
-        above_high_ = false;
+    else
         invoke_hook([this] { handle_write_low_water(); });
-    }
 }
 
 template <class Stream>
