@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -396,6 +397,10 @@ private:
     void on_timer(boost::system::error_code const& ec) noexcept;
     void do_read() noexcept;
     void on_readable(boost::system::error_code const& ec) noexcept;
+    // The read tried before waiting (see do_read()).
+    void on_read_try() noexcept;
+    // Read what the socket has now and deliver it; false if it had nothing.
+    bool read_now() noexcept;
     void on_read(boost::system::error_code const& ec, std::size_t n) noexcept;
     void do_write() noexcept;
     void on_write(boost::system::error_code const& ec, std::size_t n) noexcept;
@@ -411,6 +416,12 @@ private:
     bool started_ = false;
     bool reading_ = false;
     bool writing_ = false;
+    // Sockets: whether the last read suggests the peer keeps sending, waits still to make before
+    // the next read tried without one, and how many after the next try that finds nothing (see
+    // do_read()).
+    bool peer_streams_ = false;
+    std::uint8_t skip_reads_ = 0;
+    std::uint8_t miss_backoff_ = 1;
     // Peer EOF seen: no more reads.
     bool eof_ = false;
     // handle_close() is due for that EOF once the queued output is written.

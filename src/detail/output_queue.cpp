@@ -12,17 +12,18 @@ bool output_queue::append_to_tail(std::string_view data)
     // Small pushes join the last entry instead of making one each (an allocation and a writev
     // piece per line otherwise), unless that entry is a producer or a close mark, is part of
     // the batch in flight (appending may move its bytes), or would pass coalesce_limit.
-    if (!tail_open_ || entries_.back().data.size() + data.size() > coalesce_limit)
+    if (!tail_ || tail_->size() + data.size() > coalesce_limit)
         return false;
-    entries_.back().data.append(data);
+    tail_->append(data);
     bytes_ += data.size();
     return true;
 }
 
 void output_queue::update_tail() noexcept
 {
-    tail_open_ = !entries_.empty() && !entries_.back().prod && !entries_.back().close &&
-                 !(in_flight_ && batch_last_ + 1 >= entries_.size());
+    bool const open = !entries_.empty() && !entries_.back().prod && !entries_.back().close &&
+                      !(in_flight_ && batch_last_ + 1 >= entries_.size());
+    tail_ = open ? &entries_.back().data : nullptr;
 }
 
 void output_queue::push(std::string data)

@@ -44,9 +44,9 @@ public:
     void push(std::string_view data)
     {
         // The common case, inline: a small push joins the last entry (see append_to_tail()).
-        if (tail_open_ && entries_.back().data.size() + data.size() <= coalesce_limit)
+        if (tail_ && tail_->size() + data.size() <= coalesce_limit)
         {
-            entries_.back().data.append(data);
+            tail_->append(data);
             bytes_ += data.size();
             return;
         }
@@ -121,7 +121,7 @@ private:
     // push(std::string_view) when the data cannot join the last entry.
     void push_copy(std::string_view data);
 
-    // Recompute tail_open_; every change to the entries but an append calls it.
+    // Recompute tail_; every change to the entries but an append calls it.
     void update_tail() noexcept;
 
     // Pop the head entry, a drained data entry.
@@ -135,8 +135,9 @@ private:
         deque<entry, void, boost::container::deque_options_t<boost::container::block_size<4u>>>;
     entry_deque entries_;
     std::size_t bytes_ = 0;
-    // The last entry takes appends: it is data (not a producer or close mark) and not in flight.
-    bool tail_open_ = false;
+    // The data of the last entry while it takes appends (it is data, not a producer or close
+    // mark, and not in flight), else null. Deque elements stay put as entries come and go.
+    std::string* tail_ = nullptr;
     // The size of the last data entry written, reserved for the next one push_copy() makes: a
     // channel answering each read with a batch of small pushes then allocates once a batch.
     std::size_t last_batch_ = 0;
