@@ -27,7 +27,13 @@ public:
     }
 
 protected:
-    void collect_incoming_data(std::string_view data) override { line_.append(data); }
+    void collect_incoming_data(std::string_view data) override
+    {
+        // Room for the '\n' as well, so that found_terminator() never grows the line again.
+        if (line_.capacity() < line_.size() + data.size() + 1)
+            line_.reserve(line_.size() + data.size() + 1);
+        line_.append(data);
+    }
 
     void found_terminator() override
     {

@@ -391,7 +391,9 @@ private:
             watermark_crossed();
     }
     void watermark_crossed() noexcept;
-    void make_timer();
+    struct timeout_state;
+    // The timeout state, made if `d` is not zero and there is none yet; null if there is none.
+    timeout_state* timeouts(std::chrono::steady_clock::duration d);
     bool timeouts_enabled() const noexcept;
     void arm_timer(bool reset) noexcept;
     void on_timer(boost::system::error_code const& ec) noexcept;
@@ -411,7 +413,7 @@ private:
     detail::input_scanner in_;
     detail::output_queue out_;
     std::string incoming_;
-    std::vector<boost::asio::const_buffer> write_buffers_;
+    detail::write_pieces write_buffers_;
     state state_;
     bool started_ = false;
     bool reading_ = false;
@@ -434,12 +436,17 @@ private:
     bool above_high_ = false;
     // Timeouts (zero: off), when bytes last moved, and the one timer that checks them.
     using clock = std::chrono::steady_clock;
-    clock::duration idle_timeout_{0};
-    clock::duration read_timeout_{0};
-    clock::time_point last_read_{};
-    clock::time_point last_io_{};
-    std::unique_ptr<boost::asio::steady_timer> timer_;
-    bool timer_armed_ = false;
+    struct timeout_state
+    {
+        explicit timeout_state(executor_type const& ex) : timer(ex) {}
+        clock::duration idle{0};
+        clock::duration read{0};
+        clock::time_point last_read{};
+        clock::time_point last_io{};
+        boost::asio::steady_timer timer;
+        bool armed = false;
+    };
+    std::unique_ptr<timeout_state> timeouts_; // made by the first set_*_timeout()
 };
 
 /// The channel over TCP.

@@ -90,8 +90,8 @@ void output_queue::pop_finished() noexcept
     settle();
 }
 
-template <class Piece>
-void output_queue::prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, std::vector<Piece>& out)
+template <class Pieces>
+void output_queue::prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, Pieces& out)
 {
     out.clear();
     in_flight_ = false;
@@ -168,7 +168,7 @@ template void output_queue::prepare(
     std::size_t,
     std::size_t,
     std::size_t,
-    std::vector<boost::asio::const_buffer>&
+    write_pieces&
 );
 
 void output_queue::consume(std::size_t n) noexcept

@@ -168,7 +168,32 @@ void input_scanner::process(Handler& h)
                 end_message(h);
             }
         }
-        else if (auto const* str = std::get_if<std::string>(&term_); str && !str->empty())
+        else if (auto const* str = std::get_if<std::string>(&term_); str && str->size() == 1)
+        {
+            // The same steps as for longer strings below (a one-byte terminator has no partial
+            // prefix), as a loop over the messages of the read, which the common case of many
+            // short lines makes worth its own: it stays until the handler sets a terminator.
+            char const t = (*str)[0];
+            std::uint64_t const generation = generation_;
+            do
+            {
+                std::string_view const rest = pending();
+                void const* const hit = std::memchr(rest.data(), t, rest.size());
+                if (!hit)
+                {
+                    if (!deliver(h, rest))
+                        return;
+                    consume(rest.size());
+                    break;
+                }
+                std::size_t const index = static_cast<std::size_t>(static_cast<char const*>(hit) - rest.data());
+                if (index > 0 && !deliver(h, rest.substr(0, index)))
+                    return;
+                consume(index + 1);
+                end_message(h);
+            } while (begin_ != end_ && generation_ == generation && h.proceed());
+        }
+        else if (str && !str->empty())
         {
             // `str` dies if the handler replaces the terminator: take what we need now.
             std::size_t const term_size = str->size();

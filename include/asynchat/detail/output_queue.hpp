@@ -8,6 +8,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/container/deque.hpp>
 #include <boost/container/options.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -16,6 +17,10 @@
 #include <vector>
 
 namespace asynchat::detail {
+
+/// The pieces of one write, as the socket code gathers them: most writes are one piece (small
+/// pushes coalesce), which then needs no allocation.
+using write_pieces = boost::container::small_vector<boost::asio::const_buffer, 1>;
 
 /** CPython's producer_fifo and its initiate_send/refill rules, without any I/O.
 
@@ -82,14 +87,14 @@ public:
         only once it is exhausted. Gathering stops before a close mark, after `max_bytes`, or after
         `max_pieces` pieces. An empty `out` with !close_due() means nothing can be written now.
 
-        `Piece` is std::string_view, or boost::asio::const_buffer for the socket code to hand
-        the pieces to a write as they are.
+        `Pieces` is a std::vector of std::string_view, or write_pieces for the socket code to
+        hand the pieces to a write as they are.
 
         @throws whatever a producer's more() throws; that producer is dropped (its data already
         pulled stays queued) and `out` is left empty.
     */
-    template <class Piece>
-    void prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, std::vector<Piece>& out);
+    template <class Pieces>
+    void prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, Pieces& out);
 
     /// Remove `n` written bytes from the head; ends the outstanding batch.
     void consume(std::size_t n) noexcept;
@@ -157,7 +162,7 @@ extern template void output_queue::prepare(
     std::size_t,
     std::size_t,
     std::size_t,
-    std::vector<boost::asio::const_buffer>&
+    write_pieces&
 );
 
 } // namespace asynchat::detail

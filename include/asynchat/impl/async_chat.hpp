@@ -229,33 +229,36 @@ void basic_async_chat<Stream>::watermark_crossed() noexcept
 template <class Stream>
 void basic_async_chat<Stream>::set_idle_timeout(clock::duration d)
 {
-    if (d != clock::duration::zero())
-        make_timer();
-    idle_timeout_ = d;
-    arm_timer(true);
+    if (timeout_state* t = timeouts(d))
+    {
+        t->idle = d;
+        arm_timer(true);
+    }
 }
 
 template <class Stream>
 void basic_async_chat<Stream>::set_read_timeout(clock::duration d)
 {
-    if (d != clock::duration::zero())
-        make_timer();
-    read_timeout_ = d;
-    arm_timer(true);
+    if (timeout_state* t = timeouts(d))
+    {
+        t->read = d;
+        arm_timer(true);
+    }
 }
 
 template <class Stream>
-void basic_async_chat<Stream>::make_timer()
+typename basic_async_chat<Stream>::timeout_state* basic_async_chat<Stream>::timeouts(clock::duration d)
 {
     // Made on first use: most channels never time out, and an idle one should not carry it.
-    if (!timer_)
-        timer_ = std::make_unique<boost::asio::steady_timer>(stream_.get_executor());
+    if (!timeouts_ && d != clock::duration::zero())
+        timeouts_ = std::make_unique<timeout_state>(stream_.get_executor());
+    return timeouts_.get();
 }
 
 template <class Stream>
 bool basic_async_chat<Stream>::timeouts_enabled() const noexcept
 {
-    return idle_timeout_ != clock::duration::zero() || read_timeout_ != clock::duration::zero();
+    return timeouts_ && (timeouts_->idle != clock::duration::zero() || timeouts_->read != clock::duration::zero());
 }
 
 template <class Stream>
@@ -263,20 +266,21 @@ void basic_async_chat<Stream>::arm_timer(bool reset) noexcept
 {
     if (!started_ || state_ != state::open || !timeouts_enabled())
         return;
+    timeout_state& t = *timeouts_;
     if (reset)
-        last_read_ = last_io_ = clock::now();
-    else if (timer_armed_)
+        t.last_read = t.last_io = clock::now();
+    else if (t.armed)
         return;
     // One timer for both timeouts, armed for the nearer deadline. I/O does not touch it: when
     // it fires, on_timer() looks at when bytes last moved and re-arms for the new deadline.
     auto deadline = clock::time_point::max();
-    if (idle_timeout_ != clock::duration::zero())
-        deadline = std::min(deadline, last_io_ + idle_timeout_);
-    if (read_timeout_ != clock::duration::zero())
-        deadline = std::min(deadline, last_read_ + read_timeout_);
-    timer_armed_ = true;
-    timer_->expires_at(deadline); // cancels a wait armed before: its handler sees aborted
-    timer_->async_wait(
+    if (t.idle != clock::duration::zero())
+        deadline = std::min(deadline, t.last_io + t.idle);
+    if (t.read != clock::duration::zero())
+        deadline = std::min(deadline, t.last_read + t.read);
+    t.armed = true;
+    t.timer.expires_at(deadline); // cancels a wait armed before: its handler sees aborted
+    t.timer.async_wait(
         [self = this->shared_from_this()](boost::system::error_code const& ec) { self->on_timer(ec); }
     );
 }
@@ -286,10 +290,11 @@ void basic_async_chat<Stream>::on_timer(boost::system::error_code const& ec) noe
 {
     if (ec == boost::asio::error::operation_aborted || state_ != state::open)
         return;
-    timer_armed_ = false;
+    timeout_state& t = *timeouts_;
+    t.armed = false;
     auto const now = clock::now();
-    bool const idle = idle_timeout_ != clock::duration::zero() && now - last_io_ >= idle_timeout_;
-    bool const silent = read_timeout_ != clock::duration::zero() && now - last_read_ >= read_timeout_;
+    bool const idle = t.idle != clock::duration::zero() && now - t.last_io >= t.idle;
+    bool const silent = t.read != clock::duration::zero() && now - t.last_read >= t.read;
     if (idle || silent)
     {
         invoke_hook([this] { handle_timeout(); });
@@ -423,8 +428,8 @@ void basic_async_chat<Stream>::do_close() noexcept
         return;
     state_ = state::closed;
     leave_map();
-    if (timer_)
-        timer_->cancel();
+    if (timeouts_)
+        timeouts_->timer.cancel();
     // Closing cancels the pending read and write; their handlers see state::closed and return.
     boost::system::error_code ignored;
     stream_.close(ignored);
@@ -465,10 +470,13 @@ void basic_async_chat<Stream>::do_read() noexcept
         // first, more of them after each miss. A request/response peer (one message a read)
         // is never tried: that would be a wasted call a request, and the queued tries delay
         // the waits of other channels (p99 latency tripled in bench/ pingpong with 50 peers).
+        // Either way the buffer goes back to the thread until the read: a connection keeps no
+        // 64 KiB buffer, only a partial terminator if one is pending.
         boost::system::error_code ignored;
         if (!stream_.non_blocking())
             stream_.non_blocking(true, ignored);
         reading_ = true;
+        in_.release();
         if (peer_streams_ && skip_reads_ == 0)
         {
             boost::asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->on_read_try(); });
@@ -476,10 +484,7 @@ void basic_async_chat<Stream>::do_read() noexcept
         }
         if (skip_reads_ != 0)
             --skip_reads_;
-        // Wait for readability holding no buffer, then read without blocking into the buffer
-        // lent by this thread (on_readable()). An idle connection keeps no 64 KiB buffer, only
-        // a partial terminator if one is pending.
-        in_.release();
+        // Wait for readability, then read without blocking (on_readable()).
         stream_.async_wait(
             Stream::wait_read,
             [self = this->shared_from_this()](boost::system::error_code const& ec)
@@ -579,7 +584,7 @@ void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std:
     }
     in_.commit(n);
     if (timeouts_enabled())
-        last_read_ = last_io_ = clock::now();
+        timeouts_->last_read = timeouts_->last_io = clock::now();
     std::exception_ptr error;
     void const* const outer = std::exchange(detail::delivering_channel, this);
     try
@@ -687,7 +692,7 @@ void basic_async_chat<Stream>::on_write(boost::system::error_code const& ec, std
     }
     out_.consume(n);
     if (timeouts_enabled())
-        last_io_ = clock::now();
+        timeouts_->last_io = clock::now();
     check_watermarks();
     after_event();
 }
