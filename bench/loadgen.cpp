@@ -7,7 +7,8 @@
 // pipeline/bulk: C connections keep W lines of L bytes (newline included) in flight each;
 // pingpong is W = 1 with per-request latency; idle opens C connections, makes one exchange on
 // each, prints "ready", and holds them for S seconds. Every echoed byte is compared with what
-// was sent. The result is one line of key=value pairs on stdout.
+// was sent. The result is one line of key=value pairs on stdout; loadgen_cpu is the share of a
+// core the load generator itself used while measuring (near 1: it, not the server, was the limit).
 #include <boost/asio.hpp>
 
 #include <algorithm>
@@ -18,6 +19,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <sys/resource.h>
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -162,6 +165,15 @@ private:
     std::function<void()> on_first_;
 };
 
+// The CPU time this process has used, user and system.
+double cpu_seconds()
+{
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    auto const seconds = [](timeval t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+    return seconds(u.ru_utime) + seconds(u.ru_stime);
+}
+
 double percentile(std::vector<double>& v, double p)
 {
     if (v.empty())
@@ -214,8 +226,10 @@ int main(int argc, char** argv)
         stats const at_start = {st.lines, st.bytes, st.errors, {}};
         st.latencies_us.clear();
         auto const t0 = clock_type::now();
+        double const cpu0 = cpu_seconds();
         io.run_for(std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds)));
         double const elapsed = std::chrono::duration<double>(clock_type::now() - t0).count();
+        double const cpu_share = (cpu_seconds() - cpu0) / elapsed;
         for (auto& c : conns)
             c->stop();
 
@@ -224,7 +238,8 @@ int main(int argc, char** argv)
                   << " length=" << o.length << " lines_per_s=" << static_cast<double>(lines) / elapsed
                   << " mb_per_s=" << static_cast<double>(st.bytes - at_start.bytes) / elapsed / 1e6
                   << " p50_us=" << percentile(st.latencies_us, 0.5) << " p99_us=" << percentile(st.latencies_us, 0.99)
-                  << " p999_us=" << percentile(st.latencies_us, 0.999) << " errors=" << st.errors << std::endl;
+                  << " p999_us=" << percentile(st.latencies_us, 0.999) << " loadgen_cpu=" << cpu_share
+                  << " errors=" << st.errors << std::endl;
         return st.errors == 0 ? 0 : 1;
     }
     catch (std::exception const& e)

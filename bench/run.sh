@@ -3,9 +3,9 @@
 # SPDX-License-Identifier: BSL-1.0
 #
 # Usage: bench/run.sh [BUILD_DIR]    (REPS=3 SECONDS_PER_RUN=3 IDLE_CONNECTIONS=10000)
-# Servers run pinned to core 0, the load generator to core 1. Each scenario runs the servers in
-# turn (A B C A B C ...) REPS times; the table gives medians. Needs python3 with asynchat
-# (CPython <= 3.11) for the CPython column.
+# Servers run pinned to core 0 (the 2-thread one on cores 0 and 1), the load generator to core 1.
+# Each scenario runs the servers in turn (A B C A B C ...) REPS times; the table gives medians.
+# Needs python3 with asynchat (CPython <= 3.11) for the CPython column.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-bench}
@@ -33,10 +33,11 @@ loadgen="$build/bench/asynchat_bench_loadgen"
 start_server() { # name -> sets pid, port
     local cores=0
     [ "$1" = asynchat_2t ] && cores=0,1
+    rm -f "$tmp/server.out" # a stale file would give the last server's port
     taskset -c $cores ${cmd[$1]} --port 0 >"$tmp/server.out" 2>&1 &
     pid=$!
     for _ in $(seq 100); do
-        port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/server.out")
+        port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/server.out" 2>/dev/null)
         [ -n "$port" ] && return 0
         sleep 0.05
     done
@@ -46,17 +47,32 @@ start_server() { # name -> sets pid, port
 stop_server() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # scenario NAME "SERVERS" "LOADGEN ARGS" FIELD...: appends "scenario server field value" rows.
+# Besides the fields asked for: loadgen_cpu and server_cpu, the share of a core each used, and
+# lines_per_cpu_s, the lines answered per second of server CPU time: the servers' efficiency,
+# whichever side was the bottleneck.
 scenario() {
     local name=$1 servers=$2 args=$3
     shift 3
     for _ in $(seq "$reps"); do
         for s in $servers; do
             start_server "$s"
-            out=$(taskset -c 1 "$loadgen" --port "$port" $args --seconds "$secs")
+            local t0 c0 out c1 t1
+            t0=$(date +%s.%N)
+            c0=$(cpu_ticks "$pid")
+            if ! out=$(taskset -c 1 "$loadgen" --port "$port" $args --seconds "$secs"); then
+                echo "the load generator failed against $s: $out" >&2
+                exit 1
+            fi
+            c1=$(cpu_ticks "$pid")
+            t1=$(date +%s.%N)
             stop_server
-            for f in "$@"; do echo "$name $s $f $(echo " $out" | field "$f")" >>"$tmp/rows"; done
+            for f in "$@" loadgen_cpu; do echo "$name $s $f $(echo " $out" | field "$f")" >>"$tmp/rows"; done
+            awk -v n="$name" -v s="$s" -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v w="$(echo "$t0 $t1" | awk '{print $2 - $1}')" \
+                -v l="$(echo " $out" | field lines_per_s)" \
+                'BEGIN { cpu = c / hz / w; printf "%s %s server_cpu %.2f\n%s %s lines_per_cpu_s %.0f\n", n, s, cpu, n, s, l / cpu }' >>"$tmp/rows"
         done
     done
 }
@@ -72,9 +88,14 @@ for _ in $(seq "$reps"); do
     for s in asynchat asio_tuned asio_idiomatic cpython; do
         start_server "$s"
         before=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+        rm -f "$tmp/idle.out"
         taskset -c 1 "$loadgen" --port "$port" --mode idle --connections "$idle_n" --seconds 2 >"$tmp/idle.out" &
         lg=$!
-        for _ in $(seq 600); do grep -q ready "$tmp/idle.out" && break; sleep 0.05; done
+        for _ in $(seq 600); do grep -q ready "$tmp/idle.out" 2>/dev/null && break; sleep 0.05; done
+        if ! grep -q ready "$tmp/idle.out"; then
+            echo "idle: the load generator did not get every connection answered by $s" >&2
+            exit 1
+        fi
         after=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
         wait $lg || true
         stop_server
@@ -82,10 +103,24 @@ for _ in $(seq "$reps"); do
     done
 done
 
-# The table: medians per scenario, server and field.
-echo "| scenario | server | metric | median of $reps |"
-echo "| --- | --- | --- | --- |"
+# The table: one row per scenario and server, the median of each field.
 awk '{print $1, $2, $3}' "$tmp/rows" | sort -u | while read -r sc sv f; do
-    m=$(awk -v a="$sc" -v b="$sv" -v c="$f" '$1==a && $2==b && $3==c {print $4}' "$tmp/rows" | median)
-    echo "| $sc | $sv | $f | $m |"
-done
+    echo "$sc $sv $f $(awk -v a="$sc" -v b="$sv" -v c="$f" '$1==a && $2==b && $3==c {print $4}' "$tmp/rows" | median)"
+done >"$tmp/medians"
+echo "Medians of $reps runs of ${secs} s; CPU columns are shares of one core."
+echo
+echo "| scenario | server | lines/s | MB/s | p99 us | server CPU | loadgen CPU | lines per server CPU-second | idle bytes/connection |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+awk '
+    { key = $1 " " $2; if (!(key in seen)) { seen[key] = 1; order[++n] = key } v[key, $3] = $4 }
+    function show(key, f, fmt) { return (key, f) in v ? sprintf(fmt, v[key, f]) : "" }
+    END {
+        for (i = 1; i <= n; ++i) {
+            split(order[i], k, " ")
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k[1], k[2],
+                show(order[i], "lines_per_s", "%.0f"), show(order[i], "mb_per_s", "%.0f"),
+                show(order[i], "p99_us", "%.0f"), show(order[i], "server_cpu", "%.2f"),
+                show(order[i], "loadgen_cpu", "%.2f"), show(order[i], "lines_per_cpu_s", "%.0f"),
+                show(order[i], "bytes_per_conn", "%.0f")
+        }
+    }' "$tmp/medians"
