@@ -27,18 +27,21 @@ public:
     }
 
 protected:
-    void collect_incoming_data(std::string_view data) override
-    {
-        // Room for the '\n' as well, so that found_terminator() never grows the line again.
-        if (line_.capacity() < line_.size() + data.size() + 1)
-            line_.reserve(line_.size() + data.size() + 1);
-        line_.append(data);
-    }
+    void collect_incoming_data(std::string_view data) override { line_.append(data); }
 
     void found_terminator() override
     {
         // A view: the channel copies it into its queue, and line_ keeps its capacity, so an
         // echoed line costs no allocation.
+        if (line_.size() == line_.capacity())
+        {
+            // Grow by exactly the '\n' (+= would double the buffer, and every idle connection
+            // would keep the doubled one). Once per connection, normally.
+            std::string exact;
+            exact.reserve(line_.size() + 1);
+            exact.assign(line_);
+            line_.swap(exact);
+        }
         line_ += '\n';
         push(std::string_view(line_));
         line_.clear();
