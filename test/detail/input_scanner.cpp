@@ -196,6 +196,23 @@ BOOST_AUTO_TEST_CASE(single_and_multi_byte_find)
     BOOST_TEST(find_terminator("aabaab", "aab") == 0u);
     BOOST_TEST(find_terminator("abababb", "abb") == 4u);
     BOOST_TEST(find_terminator("bbbbbbb", "abb") == std::string_view::npos);
+    // After a false hit the next bytes are tried directly: a match there, one just past them,
+    // and a false hit at the very end.
+    BOOST_TEST(find_terminator("ab\r\n\r\ncd", "\r\n\r\n") == 2u);
+    BOOST_TEST(find_terminator("\r\nxy\r\n\r\n", "\r\n\r\n") == 4u);
+    BOOST_TEST(find_terminator("xxx\r\nzzzz\r\n\r\n", "\r\n\r\n") == 9u);
+    BOOST_TEST(find_terminator("abcd\r\n", "\r\n\r\n") == std::string_view::npos);
+    BOOST_TEST(find_terminator("abcd\r\n\r", "\r\n\r\n") == std::string_view::npos);
+    // Against a plain search, on every string of up to 7 bytes over {a, b}, for several needles.
+    for (std::string const needle : {"ab", "ba", "aab", "abab", "bbab"})
+        for (unsigned len = 0; len <= 7; ++len)
+            for (unsigned bits = 0; bits < (1u << len); ++bits)
+            {
+                std::string hay;
+                for (unsigned i = 0; i < len; ++i)
+                    hay += (bits >> i) & 1 ? 'b' : 'a';
+                BOOST_TEST_REQUIRE(find_terminator(hay, needle) == hay.find(needle), hay << " / " << needle);
+            }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
