@@ -29,7 +29,7 @@ std::size_t find_multibyte_terminator(std::string_view haystack, std::string_vie
         auto const* hit = static_cast<char const*>(std::memchr(p, needle[last], static_cast<std::size_t>(end - p)));
         if (!hit)
             break;
-        if (ends_here(hit))
+        if (std::memcmp(hit - last, needle.data(), last) == 0)
             return static_cast<std::size_t>(hit - last - begin);
         char const* const near_end = end - hit > static_cast<std::ptrdiff_t>(last) ? hit + last + 1 : end;
         for (char const* q = hit + 1; q < near_end; ++q)
