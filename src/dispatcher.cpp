@@ -16,6 +16,7 @@
 
 #include <fcntl.h>
 #include <iostream>
+#include <optional>
 #include <poll.h>
 #include <sstream>
 #include <stdexcept>
@@ -208,28 +209,30 @@ std::optional<std::pair<dispatcher::socket_type, dispatcher::endpoint_type>> dis
     return std::make_pair(std::move(sock), peer);
 }
 
+namespace {
+
+// `ex` itself if it is a Plain executor, its inner executor if it is a strand of one.
+template <class Plain>
+std::optional<Plain> plain_executor(dispatcher::executor_type const& ex)
+{
+    if (auto const* s = ex.target<boost::asio::strand<Plain>>())
+        return s->get_inner_executor();
+    if (auto const* e = ex.target<Plain>())
+        return *e;
+    return std::nullopt;
+}
+
+} // namespace
+
 dispatcher::executor_type dispatcher::accepted_socket_executor() const
 {
     // A strand of executor_ itself would run every channel through the dispatcher's own strand
     // when executor_ is one (the usual case): all channels serialised, and two locks a handler.
     // So look through a strand to the execution context's own executor.
-    auto const from = [this](auto const* tag) -> std::optional<executor_type> {
-        using plain_type = std::remove_cv_t<std::remove_pointer_t<decltype(tag)>>;
-        std::optional<plain_type> plain;
-        if (auto const* s = executor_.target<boost::asio::strand<plain_type>>())
-            plain = s->get_inner_executor();
-        else if (auto const* e = executor_.target<plain_type>())
-            plain = *e;
-        if (!plain)
-            return std::nullopt;
-        if (strand_per_socket)
-            return executor_type(boost::asio::make_strand(*plain));
-        return executor_type(*plain);
-    };
-    if (auto ex = from(static_cast<boost::asio::io_context::executor_type const*>(nullptr)))
-        return *ex;
-    if (auto ex = from(static_cast<boost::asio::thread_pool::executor_type const*>(nullptr)))
-        return *ex;
+    if (auto io = plain_executor<boost::asio::io_context::executor_type>(executor_))
+        return strand_per_socket ? executor_type(boost::asio::make_strand(*io)) : executor_type(*io);
+    if (auto pool = plain_executor<boost::asio::thread_pool::executor_type>(executor_))
+        return boost::asio::make_strand(*pool);
     return boost::asio::make_strand(executor_);
 }
 

@@ -72,9 +72,9 @@ public:
 
         Set it to false where one thread runs the io_context, as in asyncore: accepted sockets
         then use the io_context's executor itself, which saves each connection the strand's
-        state and each of its handlers the strand's lock. Channels on such sockets must not run
-        on several threads. Execution contexts other than io_context and thread_pool always get
-        a strand of the dispatcher's executor.
+        state and each of its handlers the strand's lock. It applies to an io_context only: on a
+        thread_pool each socket gets a strand of the pool, on other execution contexts a strand
+        of the dispatcher's executor.
     */
     bool strand_per_socket = true;
 
@@ -112,8 +112,8 @@ public:
     /** Accept one pending connection, without blocking.
 
         @return The socket (on a strand of this dispatcher's execution context, see
-        strand_per_socket) and the peer's
-        address, or `std::nullopt` when no connection is pending.
+        strand_per_socket) and the peer's address, or `std::nullopt` when no connection is
+        pending.
         @throws boost::system::system_error for other errors, std::logic_error if not listening.
     */
     std::optional<std::pair<socket_type, endpoint_type>> accept();

@@ -7,18 +7,6 @@
 
 namespace asynchat::detail {
 
-bool output_queue::append_to_tail(std::string_view data)
-{
-    // Small pushes join the last entry instead of making one each (an allocation and a writev
-    // piece per line otherwise), unless that entry is a producer or a close mark, is part of
-    // the batch in flight (appending may move its bytes), or would pass coalesce_limit.
-    if (!tail_ || tail_->size() + data.size() > coalesce_limit)
-        return false;
-    tail_->append(data);
-    bytes_ += data.size();
-    return true;
-}
-
 void output_queue::update_tail() noexcept
 {
     bool const open = !entries_.empty() && !entries_.back().prod && !entries_.back().close &&

@@ -48,14 +48,8 @@ public:
     /// Queue a copy of `data`.
     void push(std::string_view data)
     {
-        // The common case, inline: a small push joins the last entry (see append_to_tail()).
-        if (tail_ && tail_->size() + data.size() <= coalesce_limit)
-        {
-            tail_->append(data);
-            bytes_ += data.size();
-            return;
-        }
-        push_copy(data);
+        if (!append_to_tail(data))
+            push_copy(data);
     }
     void push(char const* data) { push(std::string_view(data)); }
 
@@ -120,8 +114,17 @@ private:
     // Pop entries at the head that can give nothing more.
     void pop_finished() noexcept;
 
-    // Append `data` to the last entry if that is allowed (see push()); false if not.
-    bool append_to_tail(std::string_view data);
+    // Append `data` to the last entry if it takes appends (tail_) and stays within
+    // coalesce_limit; false if not. Small pushes so make no entry (an allocation and a writev
+    // piece each) of their own. Inline: it is the common case, a push per message.
+    bool append_to_tail(std::string_view data)
+    {
+        if (!tail_ || tail_->size() + data.size() > coalesce_limit)
+            return false;
+        tail_->append(data);
+        bytes_ += data.size();
+        return true;
+    }
 
     // push(std::string_view) when the data cannot join the last entry.
     void push_copy(std::string_view data);
