@@ -7,7 +7,10 @@
 #define BOOST_TEST_MODULE output_queue
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -16,6 +19,35 @@
 using asynchat::producer;
 using asynchat::simple_producer;
 using asynchat::detail::output_queue;
+
+// Every allocation of this test program is counted, so that a test can see what a queue holds.
+namespace {
+std::atomic<long> live_allocations{0};
+}
+
+void* operator new(std::size_t n)
+{
+    if (void* p = std::malloc(n == 0 ? 1 : n))
+    {
+        ++live_allocations;
+        return p;
+    }
+    throw std::bad_alloc();
+}
+
+void operator delete(void* p) noexcept
+{
+    if (p)
+    {
+        --live_allocations;
+        std::free(p);
+    }
+}
+
+void operator delete(void* p, std::size_t) noexcept
+{
+    operator delete(p);
+}
 
 namespace {
 
@@ -400,4 +432,26 @@ BOOST_AUTO_TEST_CASE(random_operations_keep_the_order_and_the_batch_in_flight)
         BOOST_TEST(q.empty());
         BOOST_TEST(q.bytes() == 0u);
     }
+}
+
+BOOST_AUTO_TEST_CASE(a_drained_queue_holds_no_memory)
+{
+    // An idle connection's queue must not keep storage: check with the allocation count.
+    output_queue q;
+    long const before = live_allocations;
+    for (int round = 0; round < 3; ++round)
+    {
+        for (int i = 0; i < 100; ++i)
+            q.push(std::string_view("a line of text that is not short\n"));
+        q.push(std::string(20000, 'x'));
+        q.push(std::make_unique<simple_producer>("produced"));
+        BOOST_TEST(live_allocations > before);
+        drain(q);
+        BOOST_TEST(q.empty());
+        BOOST_TEST(live_allocations == before, "round " << round);
+    }
+    // discard() too.
+    q.push(std::string(100, 'y'));
+    q.discard();
+    BOOST_TEST(live_allocations == before);
 }
