@@ -32,6 +32,8 @@ struct options
 {
     unsigned short port = 0;
     std::string mode = "pipeline";
+    bool pingpong = false; // mode, decoded once (it is asked on every read)
+    bool idle = false;
     std::size_t connections = 1;
     std::size_t window = 1;
     std::size_t length = 32;
@@ -91,7 +93,7 @@ public:
             if (ec)
                 throw std::runtime_error("connect: " + ec.message());
             self->socket_.set_option(tcp::no_delay(true));
-            self->send(self->o_.mode == "idle" ? 1 : self->o_.window);
+            self->send(self->o_.idle ? 1 : self->o_.window);
             self->read();
         });
     }
@@ -102,7 +104,8 @@ private:
     void send(std::size_t lines)
     {
         unsent_ += lines * o_.length;
-        sent_at_ = clock_type::now(); // pingpong has one line in flight: its send time
+        if (o_.pingpong)
+            sent_at_ = clock_type::now(); // one line in flight: its send time
         flush();
     }
 
@@ -140,11 +143,11 @@ private:
         std::uint64_t const answered = received_ / o_.length - lines_done_;
         lines_done_ += answered;
         st_.lines += answered;
-        if (answered && o_.mode == "pingpong")
+        if (answered && o_.pingpong)
             st_.latencies_us.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - sent_at_).count());
         if (on_first_ && answered)
             std::exchange(on_first_, nullptr)();
-        if (o_.mode != "idle" && !stopping_ && answered)
+        if (!o_.idle && !stopping_ && answered)
             send(static_cast<std::size_t>(answered));
         read();
     }
@@ -201,7 +204,11 @@ int main(int argc, char** argv)
             else if (k == "--seconds") o.seconds = std::stod(v);
             else throw std::invalid_argument("unknown option " + k);
         }
-        if (o.mode == "pingpong")
+        if (o.mode != "pipeline" && o.mode != "pingpong" && o.mode != "bulk" && o.mode != "idle")
+            throw std::invalid_argument("--mode must be pipeline, pingpong, bulk or idle, not " + o.mode);
+        o.pingpong = o.mode == "pingpong";
+        o.idle = o.mode == "idle";
+        if (o.pingpong)
             o.window = 1;
         if (o.length < 16 || o.port == 0)
             throw std::invalid_argument("--port is required and --length must be at least 16");
@@ -216,7 +223,7 @@ int main(int argc, char** argv)
         {
             conns.push_back(std::make_shared<connection>(io, o, pat, c, st));
             conns.back()->start(ep, [&] {
-                if (++ready == o.connections && o.mode == "idle")
+                if (++ready == o.connections && o.idle)
                     std::cout << "ready" << std::endl;
             });
         }
