@@ -691,7 +691,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(readable_false_pauses_until_resumed, Loopback, tra
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(predicates_may_push_and_resume_reading, Loopback, transports)
 {
-    // Setup: writable() pushes more output (three times); readable() resumes reading once.
+    // Setup: writable() pushes more output (up to three times); readable() resumes reading once.
     channel_pair<Loopback> p;
     p.channel->set_terminator("\n");
     int pushes = 0;
@@ -715,9 +715,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(predicates_may_push_and_resume_reading, Loopback, 
     asio::write(p.peer, asio::buffer(std::string("a\nb\n")));
     p.peer.shutdown(Loopback::socket::shutdown_send);
 
-    // Check: one read and one write at a time, so every byte arrives once, in order.
+    // Check: every byte arrives once, in order. writable() is asked when output is queued, and
+    // what it pushes joins the write it allows (it used to start a nested write of its own).
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return reader.eof; }));
-    BOOST_TEST(reader.received == "first\nw1\nw2\nw3\n");
+    BOOST_TEST(reader.received == "first\nw1\n");
     BOOST_TEST(p.channel->messages == (std::vector<std::string>{"a", "b"}), boost::test_tools::per_element());
 }
 

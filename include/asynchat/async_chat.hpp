@@ -30,9 +30,22 @@ namespace asynchat {
 
 namespace detail {
 
-/// The channel whose input this thread is delivering now, if any: pushes it makes from its own
-/// hooks skip the hop through the executor.
-inline thread_local void const* delivering_channel = nullptr;
+/// The channel whose user code (a hook, a producer) this thread runs now, the innermost if
+/// several: calls it makes on its own channel skip the hop through the executor.
+inline thread_local void const* hook_channel = nullptr;
+
+/// The byte count of a char array: a string literal's length without its closing NUL (embedded
+/// NULs kept), a const array's whole size if it does not end in NUL.
+template <std::size_t N>
+constexpr std::size_t array_bytes(char const (&s)[N]) noexcept
+{
+    return N != 0 && s[N - 1] == '\0' ? N - 1 : N;
+}
+
+/// True for `char const*` and `char*`: NUL-terminated strings, taken up to their first NUL.
+template <class T>
+inline constexpr bool is_c_string_v =
+    std::is_pointer_v<T> && std::is_same_v<std::remove_cv_t<std::remove_pointer_t<T>>, char>;
 
 /// Write CPython's "uncaptured exception, closing channel" line for `error` to stderr.
 void log_uncaptured(std::string_view channel, std::exception_ptr const& error) noexcept;
@@ -89,6 +102,24 @@ public:
     /// The most bytes taken from a pushed buffer or a producer as one piece of a write.
     std::size_t ac_out_buffer_size = 65536;
 
+    /** How long a socket channel that closes may go on reading and discarding what the peer
+        still sends (zero: close at once).
+
+        Closing a socket with unread input makes the kernel send a reset and drop what is still
+        in the send buffer, so the peer can lose the end of the answer. So a channel closes a
+        socket as Apache and nginx do ("lingering close"): it shuts down the sending side (the
+        peer reads everything, then EOF), reads and discards until the peer's EOF, for at most
+        `lingering_time` and `lingering_bytes`, then closes. The channel itself is released at
+        once; only the socket lingers. Not done when the peer already sent EOF.
+
+        @par Python
+        No equivalent: asyncore closes at once and the peer may see a reset.
+    */
+    std::chrono::steady_clock::duration lingering_time = std::chrono::seconds(5);
+
+    /// The most bytes read and discarded by a lingering close (see lingering_time).
+    std::size_t lingering_bytes = 4 * 1024 * 1024;
+
     /** Construct a channel on a connected stream, such as an accepted socket.
 
         Reading starts with start(); output may be pushed at once.
@@ -134,6 +165,33 @@ public:
         set_terminator(b"...").
     */
     void set_terminator(std::string_view term) { in_.set_terminator(std::string(term)); }
+
+    /** Set a string terminator from a string literal or char array, embedded NULs included:
+        `set_terminator("\0")` is the one-byte terminator NUL, as `b"\0"` is in CPython.
+    */
+    template <std::size_t N>
+    void set_terminator(char const (&term)[N])
+    {
+        set_terminator(std::string_view(term, detail::array_bytes(term)));
+    }
+
+    /// Set a string terminator from a NUL-terminated string (up to its first NUL).
+    template <class CharPtr, std::enable_if_t<detail::is_c_string_v<CharPtr>, int> = 0>
+    void set_terminator(CharPtr const& term)
+    {
+        if (!term)
+            throw std::invalid_argument(
+                "asynchat::async_chat::set_terminator: null char pointer (write nullptr or "
+                "std::nullopt for the None terminator)"
+            );
+        set_terminator(std::string_view(term));
+    }
+
+    /** Set the None terminator: Python's `set_terminator(None)`, written with `nullptr`.
+
+        Collect everything, never call found_terminator().
+    */
+    void set_terminator(std::nullptr_t) noexcept { in_.set_terminator(std::monostate{}); }
 
     /** Set a numeric terminator: found_terminator() is called once `count` more bytes arrived.
 
@@ -214,8 +272,29 @@ public:
     /// Queue a copy of `data`.
     void push(std::string_view data);
 
-    /// Queue a copy of the NUL-terminated `data`.
-    void push(char const* data) { push(std::string_view(data)); }
+    /** Queue a string literal or char array, embedded NULs included: `push("a\0b")` sends
+        three bytes.
+    */
+    template <std::size_t N>
+    void push(char const (&data)[N])
+    {
+        push(std::string_view(data, detail::array_bytes(data)));
+    }
+
+    /** Queue a copy of the NUL-terminated `data` (up to its first NUL).
+
+        @throws std::invalid_argument if `data` is null.
+    */
+    template <class CharPtr, std::enable_if_t<detail::is_c_string_v<CharPtr>, int> = 0>
+    void push(CharPtr const& data)
+    {
+        if (!data)
+            throw std::invalid_argument("asynchat::async_chat::push: null char pointer");
+        push(std::string_view(data));
+    }
+
+    /// Refused at compile time: Python's push(None) is an error too.
+    void push(std::nullptr_t) = delete;
 
     /** Queue a producer; its more() is called, on the executor, when it reaches the head.
 
@@ -226,6 +305,16 @@ public:
 
     /// Queue data through the producer path, as CPython accepts bytes there too.
     void push_with_producer(std::string data) { push(std::move(data)); }
+
+    /// Queue a string literal through the producer path, embedded NULs included.
+    template <std::size_t N>
+    void push_with_producer(char const (&data)[N])
+    {
+        push(data);
+    }
+
+    /// Refused at compile time: use a producer or data.
+    void push_with_producer(std::nullptr_t) = delete;
 
     /** Close the channel once everything queued before this call is sent.
 
@@ -356,6 +445,7 @@ private:
     };
 
     struct scan_handler;
+    struct hook_scope;
 
     void map_close() override { close(); }
     void map_refresh() override { resume_reading(); }
@@ -373,21 +463,25 @@ private:
     template <class F>
     void invoke_hook(F&& f) noexcept;
 
+    // Pull the producer the output queue found due (see output_queue::prepare()).
+    void pull() noexcept;
+
     // Call readable() or writable(); false too when it threw (and handle_error() was called).
     bool ask(bool (basic_async_chat::*predicate)()) noexcept;
 
     void report_error(std::exception_ptr const& error) noexcept;
     template <class Data>
     void do_push(Data&& data);
-    // True while this thread delivers this channel's input to its hooks: their pushes are
-    // queued without a hop and gathered into one write after delivery.
-    bool in_own_hook() const noexcept { return detail::delivering_channel == this; }
+    // True while this thread runs this channel's user code: its calls on the channel need no
+    // hop, and what they ask for is carried out once the user code returns.
+    bool in_own_hook() const noexcept { return detail::hook_channel == this; }
     void do_close() noexcept;
     void after_event() noexcept;
     // Call the watermark hook due, if the queued bytes crossed one (on every push: inline).
+    // Inside user code the crossing waits for the event that ran it.
     void check_watermarks() noexcept
     {
-        if (above_high_ ? out_.bytes() <= low_water_ : out_.bytes() > high_water_)
+        if (hook_depth_ == 0 && (above_high_ ? out_.bytes() <= low_water_ : out_.bytes() > high_water_))
             watermark_crossed();
     }
     void watermark_crossed() noexcept;
@@ -409,12 +503,18 @@ private:
     void on_connect(boost::system::error_code const& ec) noexcept;
     std::string describe() const;
 
+    // Close the stream; a socket the peer may still send to is closed with a lingering close.
+    void close_stream() noexcept;
+
     Stream stream_;
     detail::input_scanner in_;
     detail::output_queue out_;
     std::string incoming_;
     detail::write_pieces write_buffers_;
     state state_;
+    // How deep this channel's user code is nested on the executor now (see hook_scope): while
+    // it is not zero, no I/O is started and no hook is called.
+    std::uint32_t hook_depth_ = 0;
     bool started_ = false;
     bool reading_ = false;
     bool writing_ = false;

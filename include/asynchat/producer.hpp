@@ -10,15 +10,26 @@ namespace asynchat {
 
 /** A lazy source of outgoing data.
 
-    async_chat calls more() when the producer reaches the head of the output queue and keeps
-    calling it, as the socket takes the data, until it returns an empty string.
+    async_chat calls more() when the producer reaches the head of the output queue and
+    everything queued before it, its own earlier pieces included, has been written (handed to
+    the operating system): CPython's moment. It keeps calling it, one piece per write, until it
+    returns an empty string. So a producer that calls back when it is exhausted (Medusa's
+    hooked_producer) runs its callback once all its bytes are written, and may push() more,
+    close_when_done() or close() from there.
+
+    A producer whose more() only hands out data it already holds can opt in to read-ahead
+    (read_ahead() returning true): it is then pulled as soon as a write reaches it, while what is
+    ahead of it is still unwritten, and several of its pieces are gathered into one write. That
+    saves a write per piece; simple_producer does it.
 
     @par Python
     Any object with a `more()` method.
 
     @par Executor
-    more() is called on the channel's executor. An exception it throws goes to the channel's
-    handle_error(); the producer is not called again.
+    more() is called on the channel's executor. It may call any member of its channel (push(),
+    close_when_done(), close(), discard_buffers(), ...): they take effect after more() returns.
+    An exception it throws is reported to the channel's handle_error() after the bytes queued
+    before the producer have been written; the producer is not called again.
 */
 class producer
 {
@@ -27,6 +38,13 @@ public:
 
     /// Return the next piece of data, or an empty string when exhausted.
     virtual std::string more() = 0;
+
+    /** Whether more() may be called before what is queued ahead of the producer is written.
+
+        Default false: CPython's moment (see the class comment). Return true only if more() has
+        no effect outside the producer (no callback, no clock, no look at the channel).
+    */
+    virtual bool read_ahead() const noexcept { return false; }
 };
 
 /** A producer that hands out a string in pieces of at most `buffer_size` bytes.
@@ -46,6 +64,9 @@ public:
     explicit simple_producer(std::string data, std::size_t buffer_size = 512);
 
     std::string more() override;
+
+    /// True: more() only slices the data it holds.
+    bool read_ahead() const noexcept override { return true; }
 
 private:
     std::string data_;

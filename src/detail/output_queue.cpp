@@ -2,14 +2,25 @@
 // SPDX-License-Identifier: BSL-1.0
 #include <asynchat/detail/output_queue.hpp>
 
+#include <boost/assert.hpp>
+
 #include <algorithm>
 #include <utility>
 
 namespace asynchat::detail {
 
+output_queue::~output_queue()
+{
+    // A producer's destructor may look at the queue (through its channel): empty it first.
+    entry_deque dying;
+    dying.swap(entries_);
+    bytes_ = 0;
+    tail_ = nullptr;
+}
+
 void output_queue::update_tail() noexcept
 {
-    bool const open = !entries_.empty() && !entries_.back().prod && !entries_.back().close &&
+    bool const open = !entries_.empty() && !entries_.back().prod && !entries_.back().mark &&
                       !(in_flight_ && batch_last_ + 1 >= entries_.size());
     tail_ = open ? &entries_.back().data : nullptr;
 }
@@ -19,7 +30,7 @@ void output_queue::push(std::string data)
     if (data.empty() || append_to_tail(data))
         return;
     bytes_ += data.size();
-    entries_.push_back(entry{std::move(data), 0, nullptr, false});
+    entries_.push_back(entry{std::move(data), 0, nullptr, false, nullptr});
     update_tail();
 }
 
@@ -31,27 +42,29 @@ void output_queue::push_copy(std::string_view data)
     copy.reserve(std::min(std::max(data.size(), last_batch_), coalesce_limit));
     copy.assign(data);
     bytes_ += data.size();
-    entries_.push_back(entry{std::move(copy), 0, nullptr, false});
+    entries_.push_back(entry{std::move(copy), 0, nullptr, false, nullptr});
     update_tail();
 }
 
 void output_queue::push(std::unique_ptr<producer> p)
 {
     if (p)
-        entries_.push_back(entry{{}, 0, std::move(p), false});
+        entries_.push_back(entry{{}, 0, std::move(p), false, nullptr});
     update_tail();
 }
 
 void output_queue::push_close()
 {
-    entries_.push_back(entry{{}, 0, nullptr, true});
+    entries_.push_back(entry{{}, 0, nullptr, true, nullptr});
     update_tail();
 }
 
-bool output_queue::pop_close() noexcept
+bool output_queue::pop_mark(std::exception_ptr& error) noexcept
 {
-    if (!close_due())
+    if (!mark_due())
         return false;
+    BOOST_ASSERT(!in_flight_ && !pulling_);
+    error = std::move(entries_.front().error);
     entries_.pop_front();
     settle();
     return true;
@@ -72,54 +85,37 @@ void output_queue::pop_data() noexcept
 
 void output_queue::pop_finished() noexcept
 {
-    while (!entries_.empty() && !entries_.front().close && !entries_.front().prod &&
+    while (!entries_.empty() && !entries_.front().mark && !entries_.front().prod &&
            entries_.front().drained())
         pop_data();
     settle();
 }
 
 template <class Pieces>
-void output_queue::prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, Pieces& out)
+bool output_queue::prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, Pieces& out)
 {
+    BOOST_ASSERT(!pulling_);
     out.clear();
     in_flight_ = false;
+    due_ = none;
     pop_finished();
     std::size_t total = 0;
     for (std::size_t i = 0; i < entries_.size() && total < max_bytes && out.size() < max_pieces;
          ++i)
     {
         entry& e = entries_[i];
-        if (e.close)
+        if (e.mark)
             break;
-        if (e.drained() && e.prod)
+        if (e.prod)
         {
-            // Refill from the producer, as CPython's initiate_send does when it reaches the head.
-            // Nothing of e.data is in flight (a batch is consumed before the next prepare), so
-            // it can be reused.
-            e.data.clear();
-            e.offset = 0;
-            try
+            // CPython pulls a producer only when it is at the head with nothing ahead of it
+            // unwritten, its own last piece included; a producer that allows read-ahead is
+            // pulled as soon as the batch reaches it, until it gave `chunk_size` bytes.
+            bool const ahead = e.prod->read_ahead();
+            if (e.drained() ? (out.empty() || ahead) : (ahead && e.offset == 0 && e.data.size() < chunk_size))
             {
-                while (e.data.size() < chunk_size)
-                {
-                    std::string more = e.prod->more();
-                    if (more.empty())
-                    {
-                        e.prod.reset();
-                        break;
-                    }
-                    bytes_ += more.size();
-                    if (e.data.empty())
-                        e.data = std::move(more);
-                    else
-                        e.data += more;
-                }
-            }
-            catch (...)
-            {
-                e.prod.reset();
-                out.clear();
-                throw;
+                due_ = i;
+                return true;
             }
         }
         std::size_t pos = e.offset;
@@ -135,32 +131,96 @@ void output_queue::prepare(std::size_t chunk_size, std::size_t max_bytes, std::s
             batch_last_ = i;
             batch_end_ = pos;
         }
-        // Stop inside an entry when the budget ran out, and at a producer that may give more:
-        // what follows it must wait until it is exhausted.
+        // Stop inside an entry when the budget ran out, and at a producer that may give more.
         if (pos < e.data.size() || e.prod)
             break;
     }
     in_flight_ = !out.empty();
-    if (!in_flight_)
-        pop_finished(); // producers exhausted just now must not make the queue look non-empty
     update_tail();
+    return false;
 }
 
-template void output_queue::prepare(
+template bool output_queue::prepare(
     std::size_t,
     std::size_t,
     std::size_t,
     std::vector<std::string_view>&
 );
-template void output_queue::prepare(
+template bool output_queue::prepare(
     std::size_t,
     std::size_t,
     std::size_t,
     write_pieces&
 );
 
+producer& output_queue::begin_pull() noexcept
+{
+    BOOST_ASSERT(due_ != none && !pulling_ && entries_[due_].prod);
+    in_flight_ = false; // whatever prepare() gathered ahead is gathered again afterwards
+    pulling_ = true;
+    update_tail();
+    return *entries_[due_].prod;
+}
+
+std::unique_ptr<producer> output_queue::end_pull(std::string piece)
+{
+    BOOST_ASSERT(pulling_);
+    pulling_ = false;
+    std::unique_ptr<producer> done;
+    if (orphan_)
+    {
+        // discard() dropped the entry during the pull. CPython puts the piece back at the head
+        // of the (cleared) FIFO, before anything the producer pushed meanwhile.
+        done = std::move(orphan_);
+        if (!piece.empty())
+        {
+            bytes_ += piece.size();
+            entries_.push_front(entry{std::move(piece), 0, nullptr, false, nullptr});
+        }
+    }
+    else
+    {
+        entry& e = entries_[due_];
+        if (piece.empty())
+            done = std::move(e.prod);
+        else
+        {
+            bytes_ += piece.size();
+            if (e.drained())
+            {
+                e.data = std::move(piece);
+                e.offset = 0;
+            }
+            else
+                e.data += piece;
+        }
+    }
+    due_ = none;
+    update_tail();
+    return done;
+}
+
+std::unique_ptr<producer> output_queue::fail_pull(std::exception_ptr error)
+{
+    BOOST_ASSERT(pulling_);
+    pulling_ = false;
+    std::unique_ptr<producer> done;
+    if (orphan_)
+        done = std::move(orphan_);
+    else
+    {
+        done = std::move(entries_[due_].prod);
+        auto const at = entries_.begin() + static_cast<std::ptrdiff_t>(due_ + 1);
+        entries_.insert(at, entry{{}, 0, nullptr, true, std::move(error)});
+    }
+    due_ = none;
+    update_tail();
+    return done;
+}
+
 void output_queue::consume(std::size_t n) noexcept
 {
+    BOOST_ASSERT(!pulling_);
     in_flight_ = false;
     bytes_ -= std::min(n, bytes_);
     while (n != 0 && !entries_.empty())
@@ -169,7 +229,7 @@ void output_queue::consume(std::size_t n) noexcept
         std::size_t const take = std::min(n, e.data.size() - e.offset);
         e.offset += take;
         n -= take;
-        if (!e.drained() || e.prod || e.close)
+        if (!e.drained() || e.prod || e.mark)
             break;
         pop_data();
     }
@@ -178,19 +238,26 @@ void output_queue::consume(std::size_t n) noexcept
 
 void output_queue::discard() noexcept
 {
+    // What is dropped dies at the end, once the queue is consistent: a producer's destructor is
+    // user code, and may push or discard again.
+    entry_deque dying;
+    if (pulling_ && !orphan_)
+        orphan_ = std::move(entries_[due_].prod);
     if (!in_flight_)
     {
-        entries_.clear();
+        dying.swap(entries_);
         bytes_ = 0;
         settle();
         return;
     }
-    // Keep exactly the outstanding batch: erasing at the end of a deque leaves the remaining
-    // entries in place, and shrinking a string never moves its bytes.
-    entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(batch_last_ + 1), entries_.end());
+    // Keep exactly the outstanding batch: moving the entries after it out leaves the remaining
+    // ones in place, and shrinking a string never moves its bytes.
+    auto const keep = entries_.begin() + static_cast<std::ptrdiff_t>(batch_last_ + 1);
+    dying.insert(dying.end(), std::make_move_iterator(keep), std::make_move_iterator(entries_.end()));
+    entries_.erase(keep, entries_.end());
     entry& last = entries_.back();
     last.data.resize(batch_end_);
-    last.prod.reset();
+    std::unique_ptr<producer> const last_producer = std::move(last.prod);
     bytes_ = 0;
     for (entry const& e : entries_)
         bytes_ += e.data.size() - e.offset;

@@ -53,11 +53,33 @@ namespace {
 
 constexpr std::size_t big = 1 << 20;
 
+// Pull the producer prepare() found due, as the channel does.
+void pull(output_queue& q)
+{
+    producer& p = q.begin_pull();
+    try
+    {
+        q.end_pull(p.more());
+    }
+    catch (...)
+    {
+        q.fail_pull(std::current_exception());
+    }
+}
+
+// Prepare the next write, pulling the producers that are due.
+template <class Pieces>
+void prepare(output_queue& q, std::size_t chunk, std::size_t max_bytes, std::size_t max_pieces, Pieces& pieces)
+{
+    while (q.prepare(chunk, max_bytes, max_pieces, pieces))
+        pull(q);
+}
+
 // What one write would carry, as one string.
 std::string take(output_queue& q, std::size_t chunk = 65536, std::size_t max_bytes = big, std::size_t max_pieces = 64)
 {
     std::vector<std::string_view> pieces;
-    q.prepare(chunk, max_bytes, max_pieces, pieces);
+    prepare(q, chunk, max_bytes, max_pieces, pieces);
     std::string out;
     for (auto p : pieces)
         out += p;
@@ -125,7 +147,7 @@ BOOST_AUTO_TEST_CASE(gathers_several_entries_into_one_write)
         q.push(std::string(output_queue::coalesce_limit, static_cast<char>('a' + i)));
     q.push(std::make_unique<simple_producer>("from a producer"));
     std::vector<std::string_view> pieces;
-    q.prepare(65536, big, 64, pieces);
+    prepare(q, 65536, big, 64, pieces);
     BOOST_TEST(pieces.size() == 6u);
     BOOST_TEST(q.in_flight());
 }
@@ -144,7 +166,7 @@ BOOST_AUTO_TEST_CASE(small_pushes_coalesce_into_one_piece)
 
     // Check: few pieces, the bytes unchanged and in order.
     std::vector<std::string_view> pieces;
-    q.prepare(65536, big, 64, pieces);
+    prepare(q, 65536, big, 64, pieces);
     BOOST_TEST(pieces.size() == 1u);
     BOOST_TEST(q.bytes() == expected.size());
     q.consume(0);
@@ -157,7 +179,7 @@ BOOST_AUTO_TEST_CASE(no_coalescing_into_a_batch_in_flight_a_producer_or_a_close_
     output_queue q;
     q.push("first");
     std::vector<std::string_view> pieces;
-    q.prepare(65536, big, 64, pieces);
+    prepare(q, 65536, big, 64, pieces);
     char const* const before = pieces[0].data();
 
     // Event: pushes while it is in flight, then after a producer and a close mark.
@@ -173,7 +195,7 @@ BOOST_AUTO_TEST_CASE(no_coalescing_into_a_batch_in_flight_a_producer_or_a_close_
     BOOST_TEST(pieces[0] == "first");
     q.consume(5);
     BOOST_TEST(drain(q) == std::string(10000, 'y') + "Pafter producer");
-    BOOST_TEST(q.close_due());
+    BOOST_TEST(q.mark_due());
 }
 
 BOOST_AUTO_TEST_CASE(empty_data_is_dropped)
@@ -202,7 +224,7 @@ BOOST_AUTO_TEST_CASE(pieces_are_at_most_the_chunk_size)
     output_queue q;
     q.push(std::string(10, 'x'));
     std::vector<std::string_view> pieces;
-    q.prepare(4, big, 64, pieces);
+    prepare(q, 4, big, 64, pieces);
     BOOST_TEST(pieces.size() == 3u);
     BOOST_TEST(pieces[0].size() == 4u);
     BOOST_TEST(pieces[2].size() == 2u);
@@ -220,23 +242,66 @@ BOOST_AUTO_TEST_CASE(a_write_stops_at_max_bytes_and_max_pieces)
     BOOST_TEST(take(q, 65536, big, 2).size() == 2 * n);
 }
 
-BOOST_AUTO_TEST_CASE(a_producer_is_pulled_up_to_the_chunk_size_and_no_further)
+BOOST_AUTO_TEST_CASE(a_read_ahead_producer_is_pulled_up_to_the_chunk_size_and_no_further)
 {
     // Setup
+    struct ahead : counting_producer
+    {
+        using counting_producer::counting_producer;
+        bool read_ahead() const noexcept override { return true; }
+    };
     output_queue q;
-    auto p = std::make_unique<counting_producer>(std::vector<std::string>{"ab", "cd", "ef", "gh"});
+    q.push("x");
+    auto p = std::make_unique<ahead>(std::vector<std::string>{"ab", "cd", "ef", "gh"});
     auto* raw = p.get();
     q.push(std::move(p));
     q.push("after");
 
-    // Event: a chunk size of 4 takes two pieces of the producer.
+    // Event: a chunk size of 4 takes two pieces of the producer, behind unwritten data.
     std::string first = take(q, 4);
 
     // Check: nothing after the live producer overtakes it.
-    BOOST_TEST(first == "abcd");
+    BOOST_TEST(first == "xabcd");
     BOOST_TEST(raw->calls == 2u);
     q.consume(first.size());
     BOOST_TEST(drain(q, big, 4) == "efghafter");
+}
+
+BOOST_AUTO_TEST_CASE(a_producer_is_due_only_once_everything_ahead_is_written)
+{
+    // Setup: data ahead of a producer that is not read-ahead.
+    output_queue q;
+    q.push("ahead");
+    auto p = std::make_unique<counting_producer>(std::vector<std::string>{"ab", "cd"});
+    auto* raw = p.get();
+    q.push(std::move(p));
+    q.push("after");
+    std::vector<std::string_view> pieces;
+
+    // Event, check: the first write carries only what is ahead; the producer is not due.
+    BOOST_TEST(!q.prepare(65536, big, 64, pieces));
+    BOOST_TEST(pieces.size() == 1u);
+    BOOST_TEST(raw->calls == 0u);
+
+    // Event, check: a partial write; still not due, its rest comes first.
+    q.consume(2);
+    BOOST_TEST(!q.prepare(65536, big, 64, pieces));
+    BOOST_TEST(pieces.at(0) == "ead");
+    BOOST_TEST(raw->calls == 0u);
+
+    // Event, check: written; now it is due, and one piece goes out per write.
+    q.consume(3);
+    BOOST_TEST(q.prepare(65536, big, 64, pieces));
+    pull(q);
+    BOOST_TEST(raw->calls == 1u);
+    BOOST_TEST(take(q) == "ab");
+    BOOST_TEST(raw->calls == 1u);
+    q.consume(2);
+    BOOST_TEST(take(q) == "cd");
+    BOOST_TEST(raw->calls == 2u);
+    q.consume(2);
+    BOOST_TEST(take(q) == "after");
+    BOOST_TEST(raw->calls == 3u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -252,11 +317,13 @@ BOOST_AUTO_TEST_CASE(stops_the_batch_and_surfaces_when_reached)
     q.push("after");
 
     // Event, check
-    BOOST_TEST(!q.close_due());
+    BOOST_TEST(!q.mark_due());
     BOOST_TEST(drain(q) == "before");
-    BOOST_TEST(q.close_due());
-    BOOST_TEST(q.pop_close());
-    BOOST_TEST(!q.pop_close());
+    BOOST_TEST(q.mark_due());
+    std::exception_ptr error;
+    BOOST_TEST(q.pop_mark(error));
+    BOOST_TEST(!error);
+    BOOST_TEST(!q.pop_mark(error));
 }
 
 BOOST_AUTO_TEST_CASE(reached_through_an_exhausted_producer)
@@ -265,7 +332,7 @@ BOOST_AUTO_TEST_CASE(reached_through_an_exhausted_producer)
     q.push(std::make_unique<simple_producer>(""));
     q.push_close();
     BOOST_TEST(take(q).empty());
-    BOOST_TEST(q.close_due());
+    BOOST_TEST(q.mark_due());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -279,7 +346,7 @@ BOOST_AUTO_TEST_CASE(drops_everything_when_nothing_is_in_flight)
     q.push_close();
     q.discard();
     BOOST_TEST(q.empty());
-    BOOST_TEST(!q.close_due());
+    BOOST_TEST(!q.mark_due());
 }
 
 BOOST_AUTO_TEST_CASE(keeps_the_batch_in_flight_intact)
@@ -290,7 +357,7 @@ BOOST_AUTO_TEST_CASE(keeps_the_batch_in_flight_intact)
     q.push(std::string(output_queue::coalesce_limit, 'x')); // too big to join "abc"
     q.push("zzz");
     std::vector<std::string_view> pieces;
-    q.prepare(65536, 5, 64, pieces);
+    prepare(q, 65536, 5, 64, pieces);
     std::string const before = std::string(pieces[0]) + std::string(pieces[1]);
 
     // Event
@@ -316,15 +383,15 @@ BOOST_AUTO_TEST_CASE(a_throwing_producer_is_dropped_and_the_rest_goes_on)
     q.push("ok ");
     q.push(std::make_unique<throwing_producer>());
     q.push("still");
-    std::vector<std::string_view> pieces;
 
-    // Event
-    BOOST_CHECK_THROW(q.prepare(65536, big, 64, pieces), std::runtime_error);
-
-    // Check: nothing is half-prepared, and what was queued is intact.
-    BOOST_TEST(pieces.empty());
-    BOOST_TEST(!q.in_flight());
-    BOOST_TEST(drain(q) == "ok still");
+    // Event, check: what is ahead goes out, then the error mark is due, then the rest.
+    BOOST_TEST(drain(q) == "ok ");
+    BOOST_TEST(q.mark_due());
+    std::exception_ptr error;
+    BOOST_TEST(q.pop_mark(error));
+    BOOST_CHECK_THROW(std::rethrow_exception(error), std::runtime_error);
+    BOOST_TEST(drain(q) == "still");
+    BOOST_TEST(q.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -334,7 +401,7 @@ BOOST_AUTO_TEST_CASE(views_survive_later_pushes)
     output_queue q;
     q.push("first");
     std::vector<std::string_view> pieces;
-    q.prepare(65536, big, 64, pieces);
+    prepare(q, 65536, big, 64, pieces);
     for (int i = 0; i < 1000; ++i)
         q.push(std::string(100, 'y'));
     BOOST_TEST(pieces[0] == "first");
@@ -395,10 +462,11 @@ BOOST_AUTO_TEST_CASE(random_operations_keep_the_order_and_the_batch_in_flight)
             default:
                 if (!q.in_flight())
                 {
-                    q.prepare(1 + below(70000), 1 + below(100000), 1 + below(64), pieces);
+                    prepare(q, 1 + below(70000), 1 + below(100000), 1 + below(64), pieces);
                     copies.assign(pieces.begin(), pieces.end());
-                    if (pieces.empty() && q.close_due())
-                        q.pop_close();
+                    std::exception_ptr error;
+                    if (pieces.empty() && q.mark_due())
+                        q.pop_mark(error);
                 }
                 else
                 {
@@ -424,9 +492,10 @@ BOOST_AUTO_TEST_CASE(random_operations_keep_the_order_and_the_batch_in_flight)
                 written += batch;
                 q.consume(batch.size());
             }
-            q.prepare(65536, big, 64, pieces);
+            prepare(q, 65536, big, 64, pieces);
+            std::exception_ptr error;
             if (pieces.empty())
-                q.pop_close();
+                q.pop_mark(error);
         }
         BOOST_TEST_REQUIRE(written == expected, "round " << round);
         BOOST_TEST(q.empty());

@@ -11,6 +11,7 @@
 #include <boost/container/small_vector.hpp>
 
 #include <cstddef>
+#include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,6 +29,12 @@ using write_pieces = boost::container::small_vector<boost::asio::const_buffer, 1
     across entries), writes them, then calls consume() with the count written. At most one
     prepared batch is outstanding.
 
+    The queue never calls a producer itself: prepare() says when one is due, and the owner pulls
+    it with begin_pull() / end_pull() (or fail_pull()) at a moment of its choosing, where the
+    producer's more() may call back into the owner. A producer is due when it is at the head of
+    the queue with nothing ahead of it left to write, its own earlier pieces included (CPython's
+    moment), or, for a producer whose read_ahead() is true, as soon as the batch reaches it.
+
     Invariant: a view handed out by prepare() stays valid until the next consume() or prepare(),
     whatever is pushed or discarded meanwhile (entries never move: a deque keeps references
     valid on push_back and pop_front, and discard() keeps the batch).
@@ -42,6 +49,11 @@ public:
     /// Data up to this size is appended to the last queued entry when it can be.
     static constexpr std::size_t coalesce_limit = 16384;
 
+    output_queue() = default;
+    output_queue(output_queue const&) = delete;
+    output_queue& operator=(output_queue const&) = delete;
+    ~output_queue();
+
     /// Queue data. Empty data is dropped, as CPython drops it when it reaches the head.
     void push(std::string data);
 
@@ -53,7 +65,7 @@ public:
     }
     void push(char const* data) { push(std::string_view(data)); }
 
-    /// Queue a producer; its more() is called when it reaches the head.
+    /// Queue a producer; it is pulled when due (see the class comment).
     void push(std::unique_ptr<producer> p);
 
     /// Queue the close mark of close_when_done().
@@ -62,11 +74,15 @@ public:
     /// True when nothing at all is queued.
     bool empty() const noexcept { return entries_.empty(); }
 
-    /// True when the close mark is at the head: everything queued before it has been written.
-    bool close_due() const noexcept { return !entries_.empty() && entries_.front().close; }
+    /// True when a close or error mark is at the head: everything queued before it is written.
+    bool mark_due() const noexcept { return !entries_.empty() && entries_.front().mark; }
 
-    /// Pop the close mark at the head; false if the head is something else.
-    bool pop_close() noexcept;
+    /** Pop the mark at the head; false if the head is something else.
+
+        `error` is set to the exception of a failed producer for an error mark (see fail_pull()),
+        to null for the close mark of push_close().
+    */
+    bool pop_mark(std::exception_ptr& error) noexcept;
 
     /// True between a prepare() that returned bytes and the consume() that follows it.
     bool in_flight() const noexcept { return in_flight_; }
@@ -74,29 +90,49 @@ public:
     /// The bytes queued as data or already pulled from producers and not yet consumed.
     std::size_t bytes() const noexcept { return bytes_; }
 
-    /** Gather the next bytes to write into `out` (cleared first).
+    /** Gather the next bytes to write into `out` (cleared first); true if a producer is due.
 
-        Pieces are at most `chunk_size` bytes (CPython's ac_out_buffer_size); a producer is pulled
-        until it has given `chunk_size` bytes or is exhausted, and the batch goes past a producer
-        only once it is exhausted. Gathering stops before a close mark, after `max_bytes`, or after
-        `max_pieces` pieces. An empty `out` with !close_due() means nothing can be written now.
+        Pieces are at most `chunk_size` bytes (CPython's ac_out_buffer_size). Gathering stops
+        before a mark, after `max_bytes`, after `max_pieces` pieces, and at a producer that may
+        give more: what follows it waits until it is exhausted.
+
+        When it returns true, a producer is due: pull it (begin_pull(), then end_pull() or
+        fail_pull()) and call prepare() again; `out` holds what was gathered ahead of it, which
+        the pull may invalidate. When it returns false and `out` is empty, nothing can be
+        written now: the queue is empty or a mark is due.
 
         `Pieces` is a std::vector of std::string_view, or write_pieces for the socket code to
-        hand the pieces to a write as they are.
-
-        @throws whatever a producer's more() throws; that producer is dropped (its data already
-        pulled stays queued) and `out` is left empty.
+        hand the pieces to a write as they are. Calls no user code.
     */
     template <class Pieces>
-    void prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, Pieces& out);
+    bool prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, Pieces& out);
+
+    /// The producer due after prepare() returned true; it stays owned by the queue, or by the
+    /// end_pull() that follows if the entry is dropped meanwhile.
+    producer& begin_pull() noexcept;
+
+    /** Account the piece returned by the producer being pulled; an empty piece exhausts it.
+
+        Returns the producer when the queue is done with it (exhausted, or its entry was dropped
+        by discard() during the pull): the caller destroys it, which may run user code, after
+        the queue is consistent. A piece returned by a producer whose entry discard() dropped is
+        queued at the head, as CPython's appendleft() does.
+    */
+    std::unique_ptr<producer> end_pull(std::string piece);
+
+    /** The producer being pulled threw `error`: it is dropped, and an error mark takes its place
+        after the data it gave, so that the error is reported once everything ahead is written.
+    */
+    std::unique_ptr<producer> fail_pull(std::exception_ptr error);
 
     /// Remove `n` written bytes from the head; ends the outstanding batch.
     void consume(std::size_t n) noexcept;
 
-    /** Drop everything queued, close mark included, except the bytes of an outstanding batch.
+    /** Drop everything queued, marks included, except the bytes of an outstanding batch.
 
         The outstanding batch counts as sent (CPython would already have handed it to the
-        kernel), and its views stay valid.
+        kernel), and its views stay valid. The producers dropped are destroyed after the queue is
+        consistent again, so a producer's destructor may use the queue.
     */
     void discard() noexcept;
 
@@ -106,10 +142,12 @@ private:
         std::string data;               // bytes to write; for a producer, those pulled last
         std::size_t offset = 0;         // bytes of `data` already written
         std::unique_ptr<producer> prod; // non-null while the producer may give more
-        bool close = false;             // the close mark of close_when_done()
+        bool mark = false;              // a close mark (null error) or an error mark
+        std::exception_ptr error;       // an error mark's exception
 
         bool drained() const noexcept { return offset == data.size(); }
     };
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
 
     // Pop entries at the head that can give nothing more.
     void pop_finished() noexcept;
@@ -143,8 +181,8 @@ private:
         deque<entry, void, boost::container::deque_options_t<boost::container::block_size<4u>>>;
     entry_deque entries_;
     std::size_t bytes_ = 0;
-    // The data of the last entry while it takes appends (it is data, not a producer or close
-    // mark, and not in flight), else null. Deque elements stay put as entries come and go.
+    // The data of the last entry while it takes appends (it is data, not a producer or mark,
+    // and not in flight), else null. Deque elements stay put as entries come and go.
     std::string* tail_ = nullptr;
     // The size of the last data entry written, reserved for the next one push_copy() makes: a
     // channel answering each read with a batch of small pushes then allocates once a batch.
@@ -153,15 +191,20 @@ private:
     // Where the outstanding batch ends: the entry index, and the offset in that entry's data.
     std::size_t batch_last_ = 0;
     std::size_t batch_end_ = 0;
+    // The entry of the producer prepare() found due, then the one being pulled (none if not).
+    std::size_t due_ = none;
+    bool pulling_ = false;
+    // The producer being pulled, when discard() dropped its entry during the pull.
+    std::unique_ptr<producer> orphan_;
 };
 
-extern template void output_queue::prepare(
+extern template bool output_queue::prepare(
     std::size_t,
     std::size_t,
     std::size_t,
     std::vector<std::string_view>&
 );
-extern template void output_queue::prepare(
+extern template bool output_queue::prepare(
     std::size_t,
     std::size_t,
     std::size_t,

@@ -5,11 +5,13 @@
 
 #include <asynchat/error.hpp>
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/query.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/range/iterator_range.hpp>
 #include <boost/system/system_error.hpp>
@@ -38,7 +40,93 @@ struct basic_async_chat<Stream>::scan_handler
     void message_too_long() noexcept { chat.too_long_ = true; }
 };
 
+// While it lives, this thread runs user code of `chat` (a hook or a producer): calls the user
+// code makes on the channel change its state but start no I/O and call no other hook (see
+// in_own_hook(), check_watermarks(), after_event()); the event that ran the user code carries
+// out what they asked for once it returns. So the I/O state machine is never re-entered.
+template <class Stream>
+struct basic_async_chat<Stream>::hook_scope
+{
+    explicit hook_scope(basic_async_chat& c) noexcept
+        : chat(c), outer(std::exchange(detail::hook_channel, &c))
+    {
+        ++chat.hook_depth_;
+    }
+    hook_scope(hook_scope const&) = delete;
+    hook_scope& operator=(hook_scope const&) = delete;
+    ~hook_scope()
+    {
+        --chat.hook_depth_;
+        detail::hook_channel = outer;
+    }
+
+    basic_async_chat& chat;
+    void const* outer;
+};
+
 namespace detail {
+
+/** Close a socket the way Apache and nginx do: shut down the sending side, read and discard
+    until the peer's EOF (at most `bytes`, for at most `time`), then close. Owns the socket
+    meanwhile; its handlers run on a strand of the socket's executor.
+*/
+template <class Socket>
+class lingering_close : public std::enable_shared_from_this<lingering_close<Socket>>
+{
+public:
+    lingering_close(Socket s, std::size_t bytes)
+        : socket_(std::move(s)),
+          strand_(boost::asio::make_strand(socket_.get_executor())),
+          timer_(strand_),
+          budget_(bytes)
+    {
+    }
+
+    void start(std::chrono::steady_clock::duration time)
+    {
+        timer_.expires_after(time);
+        timer_.async_wait(boost::asio::bind_executor(
+            strand_,
+            [self = this->shared_from_this()](boost::system::error_code const& ec)
+            {
+                if (!ec)
+                    self->finish();
+            }
+        ));
+        read();
+    }
+
+private:
+    void read()
+    {
+        socket_.async_read_some(
+            boost::asio::buffer(buffer_),
+            boost::asio::bind_executor(
+                strand_,
+                [self = this->shared_from_this()](boost::system::error_code const& ec, std::size_t n)
+                {
+                    if (ec || n >= self->budget_)
+                        return self->finish();
+                    self->budget_ -= n;
+                    self->read();
+                }
+            )
+        );
+    }
+
+    void finish()
+    {
+        boost::system::error_code ignored;
+        timer_.cancel();
+        socket_.close(ignored);
+    }
+
+    Socket socket_;
+    boost::asio::strand<typename Socket::executor_type> strand_;
+    boost::asio::steady_timer timer_;
+    std::size_t budget_;
+    char buffer_[4096];
+};
 
 // The largest write: more than 64 pieces would take asio's writev several calls anyway.
 inline constexpr std::size_t max_write_pieces = 64;
@@ -155,17 +243,9 @@ void basic_async_chat<Stream>::push_with_producer(std::unique_ptr<producer> p)
 {
     if (!p)
         throw std::invalid_argument("asynchat::async_chat::push_with_producer: null producer");
-    on_executor(
-        [this, p = std::move(p)]() mutable
-        {
-            if (state_ == state::closed)
-                return;
-            out_.push(std::move(p));
-            check_watermarks();
-            if (!in_own_hook())
-                do_write();
-        }
-    );
+    if (in_own_hook())
+        return do_push(std::move(p));
+    on_executor([this, p = std::move(p)]() mutable { do_push(std::move(p)); });
 }
 
 template <class Stream>
@@ -177,8 +257,7 @@ void basic_async_chat<Stream>::close_when_done()
             if (state_ == state::closed)
                 return;
             out_.push_close();
-            if (!in_own_hook())
-                do_write();
+            do_write();
         }
     );
 }
@@ -214,6 +293,7 @@ void basic_async_chat<Stream>::set_write_watermarks(std::size_t low, std::size_t
     low_water_ = low;
     high_water_ = high;
     check_watermarks();
+    do_write(); // the hook may have pushed
 }
 
 template <class Stream>
@@ -299,6 +379,7 @@ void basic_async_chat<Stream>::on_timer(boost::system::error_code const& ec) noe
     {
         invoke_hook([this] { handle_timeout(); });
         arm_timer(true); // still open: the clocks restart
+        after_event();
         return;
     }
     arm_timer(false);
@@ -326,44 +407,50 @@ template <class Stream>
 template <class F>
 void basic_async_chat<Stream>::invoke_hook(F&& f) noexcept
 {
-    try
+    std::exception_ptr error;
     {
-        f();
+        hook_scope scope(*this);
+        try
+        {
+            f();
+        }
+        catch (...)
+        {
+            error = std::current_exception();
+        }
     }
-    catch (...)
-    {
-        report_error(std::current_exception());
-    }
+    if (error)
+        report_error(error);
 }
 
 template <class Stream>
 bool basic_async_chat<Stream>::ask(bool (basic_async_chat::*predicate)()) noexcept
 {
-    try
-    {
-        return (this->*predicate)();
-    }
-    catch (...)
-    {
-        report_error(std::current_exception());
-        return false;
-    }
+    bool answer = false;
+    invoke_hook([&] { answer = (this->*predicate)(); });
+    return answer;
 }
 
 template <class Stream>
 void basic_async_chat<Stream>::report_error(std::exception_ptr const& error) noexcept
 {
-    try
+    bool failed = false;
     {
-        handle_error(error);
+        hook_scope scope(*this);
+        try
+        {
+            handle_error(error);
+        }
+        catch (...)
+        {
+            // handle_error() itself failed: nobody is left to tell, so say it and close.
+            // Nothing may escape into io_context::run().
+            detail::log_uncaptured("(handle_error threw) " + describe(), std::current_exception());
+            failed = true;
+        }
     }
-    catch (...)
-    {
-        // handle_error() itself failed: nobody is left to tell, so say it and close. Nothing
-        // may escape into io_context::run().
-        detail::log_uncaptured("(handle_error threw) " + describe(), std::current_exception());
+    if (failed)
         do_close();
-    }
 }
 
 template <class Stream>
@@ -384,8 +471,9 @@ std::string basic_async_chat<Stream>::describe() const
 
 //----------------------------------------------------------------------------
 // The I/O state machine. Invariants: at most one read and one write are in flight (reading_,
-// writing_); every completion handler holds the channel; after each event after_event()
-// re-evaluates readable()/writable() and starts what they allow.
+// writing_); every completion handler holds the channel; user code runs only inside a
+// hook_scope, and no I/O starts and no hook is called while one is open (hook_depth_ != 0);
+// after each event after_event() re-evaluates readable()/writable() and starts what they allow.
 
 template <class Stream>
 template <class Data>
@@ -395,8 +483,7 @@ void basic_async_chat<Stream>::do_push(Data&& data)
         return;
     out_.push(std::forward<Data>(data));
     check_watermarks();
-    if (!in_own_hook())
-        do_write();
+    do_write();
 }
 
 template <class Stream>
@@ -426,18 +513,61 @@ void basic_async_chat<Stream>::do_close() noexcept
 {
     if (state_ == state::closed)
         return;
+    bool const was_open = state_ == state::open;
     state_ = state::closed;
     leave_map();
     if (timeouts_)
         timeouts_->timer.cancel();
     // Closing cancels the pending read and write; their handlers see state::closed and return.
+    if (was_open)
+        close_stream();
+    else
+    {
+        boost::system::error_code ignored;
+        stream_.close(ignored);
+    }
+    // Release what the user gave the channel: a producer that holds its channel would otherwise
+    // keep both alive for ever. The batch of a write in flight stays until it completes (its
+    // views are the write's buffers); producers' destructors run as user code.
+    std::string().swap(incoming_);
+    hook_scope scope(*this);
+    out_.discard();
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::close_stream() noexcept
+{
     boost::system::error_code ignored;
+    if constexpr (std::is_base_of_v<boost::asio::socket_base, Stream>)
+    {
+        // A peer that has not sent EOF may have sent what we never read: lingering close.
+        if (!eof_ && lingering_time > clock::duration::zero() && lingering_bytes != 0 && stream_.is_open())
+        {
+            stream_.cancel(ignored);
+            stream_.shutdown(Stream::shutdown_send, ignored);
+            if (!ignored)
+            {
+                try
+                {
+                    auto closer = std::make_shared<detail::lingering_close<Stream>>(std::move(stream_), lingering_bytes);
+                    closer->start(lingering_time);
+                    return;
+                }
+                catch (...)
+                {
+                    // No memory for it: close at once.
+                }
+            }
+        }
+    }
     stream_.close(ignored);
 }
 
 template <class Stream>
 void basic_async_chat<Stream>::after_event() noexcept
 {
+    if (hook_depth_ != 0)
+        return; // the event running the user code does it when the user code returns
     do_write();
     do_read();
 }
@@ -447,11 +577,12 @@ void basic_async_chat<Stream>::do_read() noexcept
 {
     // While input is being delivered, on_read() starts the next read itself when it is done;
     // starting it from a hook (resume_reading()) could move the buffer under the hook's view.
-    if (!started_ || reading_ || eof_ || in_own_hook() || state_ != state::open)
+    if (hook_depth_ != 0 || !started_ || reading_ || eof_ || state_ != state::open)
         return;
-    // readable() is user code: it may have closed the channel or, through resume_reading(),
-    // started the read itself.
-    if (!ask(&basic_async_chat::readable) || reading_ || state_ != state::open)
+    // readable() is user code: it may have closed the channel, or pushed (written here).
+    bool const readable = ask(&basic_async_chat::readable);
+    do_write();
+    if (!readable || reading_ || state_ != state::open)
         return;
     if (ac_in_buffer_size == 0)
     {
@@ -586,18 +717,19 @@ void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std:
     if (timeouts_enabled())
         timeouts_->last_read = timeouts_->last_io = clock::now();
     std::exception_ptr error;
-    void const* const outer = std::exchange(detail::delivering_channel, this);
-    try
     {
-        scan_handler h{*this};
-        in_.process(h);
-        peer_streams_ = h.messages > 1 || n == ac_in_buffer_size;
+        hook_scope scope(*this);
+        try
+        {
+            scan_handler h{*this};
+            in_.process(h);
+            peer_streams_ = h.messages > 1 || n == ac_in_buffer_size;
+        }
+        catch (...)
+        {
+            error = std::current_exception();
+        }
     }
-    catch (...)
-    {
-        error = std::current_exception();
-    }
-    detail::delivering_channel = outer;
     if (error)
         report_error(error);
     if (too_long_)
@@ -615,13 +747,18 @@ void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std:
 template <class Stream>
 void basic_async_chat<Stream>::do_write() noexcept
 {
-    while (!writing_ && state_ == state::open)
+    while (hook_depth_ == 0 && !writing_ && state_ == state::open)
     {
-        if (out_.pop_close())
+        std::exception_ptr error;
+        if (out_.pop_mark(error))
         {
-            // close_when_done()'s mark: CPython calls handle_close() here, not close().
-            invoke_hook([this] { handle_close(); });
-            return;
+            // A producer failed here, or close_when_done()'s mark: everything before it is
+            // written. CPython calls handle_close() for the mark, not close().
+            if (error)
+                report_error(error);
+            else
+                invoke_hook([this] { handle_close(); });
+            continue;
         }
         if (out_.empty())
         {
@@ -632,7 +769,7 @@ void basic_async_chat<Stream>::do_write() noexcept
             }
             return;
         }
-        // writable() is user code: it may have closed the channel or pushed, starting the write.
+        // writable() is user code: it may have closed the channel, or pushed.
         if (!ask(&basic_async_chat::writable) || writing_ || state_ != state::open)
             return;
         if (ac_out_buffer_size == 0)
@@ -643,23 +780,14 @@ void basic_async_chat<Stream>::do_write() noexcept
             ));
             return;
         }
-        try
+        if (out_.prepare(ac_out_buffer_size, detail::max_write_bytes, detail::max_write_pieces, write_buffers_))
         {
-            out_.prepare(
-                ac_out_buffer_size, detail::max_write_bytes, detail::max_write_pieces, write_buffers_
-            );
-            check_watermarks(); // producers pulled just now count as queued
-        }
-        catch (...)
-        {
-            report_error(std::current_exception());
+            pull();
+            check_watermarks(); // what the producer gave counts as queued
             continue;
         }
-        // A watermark hook may have closed the channel, or pushed and so started the write.
-        if (writing_ || state_ != state::open)
-            return;
         if (write_buffers_.empty())
-            continue; // producers ran dry: the queue is now empty or at a close mark
+            continue; // a mark is due, or the queue is empty
         writing_ = true;
         auto on_written = [self = this->shared_from_this()](boost::system::error_code const& ec, std::size_t n)
         { self->on_write(ec, n); };
@@ -677,11 +805,44 @@ void basic_async_chat<Stream>::do_write() noexcept
 }
 
 template <class Stream>
+void basic_async_chat<Stream>::pull() noexcept
+{
+    producer& p = out_.begin_pull();
+    std::string piece;
+    std::exception_ptr error;
+    {
+        hook_scope scope(*this);
+        try
+        {
+            piece = p.more();
+        }
+        catch (...)
+        {
+            error = std::current_exception();
+        }
+    }
+    // The queue stays consistent whatever more() did (pushes, discard_buffers(), close()); a
+    // producer it is done with dies after, as user code.
+    std::unique_ptr<producer> done = error ? out_.fail_pull(std::move(error)) : out_.end_pull(std::move(piece));
+    hook_scope scope(*this);
+    done.reset();
+    if (state_ == state::closed)
+        out_.discard(); // closed by the producer: what it gave is not sent either
+}
+
+template <class Stream>
 void basic_async_chat<Stream>::on_write(boost::system::error_code const& ec, std::size_t n) noexcept
 {
     writing_ = false;
+    // What was written is gone, even when the write failed part way or the channel closed
+    // meanwhile: it must never be written twice.
+    out_.consume(n);
     if (state_ == state::closed)
+    {
+        hook_scope scope(*this);
+        out_.discard();
         return;
+    }
     if (ec)
     {
         if (detail::is_disconnect(ec))
@@ -690,7 +851,6 @@ void basic_async_chat<Stream>::on_write(boost::system::error_code const& ec, std
             report_error(std::make_exception_ptr(boost::system::system_error(ec, "write")));
         return;
     }
-    out_.consume(n);
     if (timeouts_enabled())
         timeouts_->last_io = clock::now();
     check_watermarks();
