@@ -11,8 +11,10 @@ namespace asynchat {
 simple_producer::simple_producer(std::string data, std::size_t buffer_size)
     : data_(std::move(data)), buffer_size_(buffer_size)
 {
-    if (buffer_size_ == 0)
-        throw std::invalid_argument("asynchat::simple_producer: buffer_size must be greater than 0");
+    if (buffer_size_ == 0 && !data_.empty())
+        throw std::invalid_argument(
+            "asynchat::simple_producer: buffer_size must be greater than 0 for non-empty data"
+        );
 }
 
 std::string simple_producer::more()

@@ -775,3 +775,153 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(destroying_the_io_context_with_live_channels, Loop
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+//----------------------------------------------------------------------------
+
+namespace {
+
+// Whether a call compiles: what must not compile is checked at compile time.
+template <class T, class = void>
+struct can_push : std::false_type
+{
+};
+template <class T>
+struct can_push<T, std::void_t<decltype(std::declval<asynchat::async_chat&>().push(std::declval<T>()))>>
+    : std::true_type
+{
+};
+template <class T, class = void>
+struct can_push_with_producer : std::false_type
+{
+};
+template <class T>
+struct can_push_with_producer<
+    T,
+    std::void_t<decltype(std::declval<asynchat::async_chat&>().push_with_producer(std::declval<T>()))>>
+    : std::true_type
+{
+};
+template <class T, class = void>
+struct can_set_terminator : std::false_type
+{
+};
+template <class T>
+struct can_set_terminator<
+    T,
+    std::void_t<decltype(std::declval<asynchat::async_chat&>().set_terminator(std::declval<T>()))>>
+    : std::true_type
+{
+};
+
+// Python's None is nullptr for set_terminator(); push(None) is an error in Python too.
+static_assert(can_set_terminator<std::nullptr_t>::value, "set_terminator(nullptr) is None");
+static_assert(!can_push<std::nullptr_t>::value, "push(nullptr) must not compile");
+static_assert(!can_push_with_producer<std::nullptr_t>::value, "push_with_producer(nullptr) must not compile");
+static_assert(!std::is_constructible_v<asynchat::simple_producer, std::nullptr_t>, "simple_producer(nullptr) must not compile");
+// What must still compile.
+static_assert(can_push<char const*>::value && can_push<char*>::value && can_push<char const (&)[4]>::value);
+static_assert(can_push<std::string>::value && can_push<std::string_view>::value);
+static_assert(can_set_terminator<char const (&)[2]>::value && can_set_terminator<char const*>::value);
+static_assert(!can_set_terminator<char>::value, "a char is not a terminator");
+static_assert(asynchat::detail::array_bytes("a\0b") == 3 && asynchat::detail::array_bytes("") == 0);
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(literals)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_nul_terminator_literal_keeps_its_byte, Loopback, transports)
+{
+    // Setup: JSON over asynchat, one document per NUL (CPython: set_terminator(b"\0")).
+    channel_pair<Loopback> p;
+    p.channel->set_terminator("\0");
+    p.channel->start();
+
+    // Event
+    asio::write(p.peer, asio::buffer(std::string("{\"a\":1}\0{\"b\":2}\0{\"c\"", 19)));
+
+    // Check: CPython's frames; the third document waits for its terminator.
+    BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.channel->messages.size() == 2; }));
+    BOOST_TEST(p.channel->messages == (std::vector<std::string>{"{\"a\":1}", "{\"b\":2}"}), boost::test_tools::per_element());
+    BOOST_TEST(std::get<std::string>(p.channel->get_terminator()) == std::string(1, '\0'));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_terminator_with_embedded_nuls_is_whole, Loopback, transports)
+{
+    // Setup: PodSixNet's terminator, five bytes with two NULs.
+    channel_pair<Loopback> p;
+    p.channel->set_terminator("\0---\0");
+    p.channel->start();
+    std::string const term("\0---\0", 5);
+
+    // Event: two messages, the second terminator split across two sends.
+    asio::write(p.peer, asio::buffer("one" + term + std::string("two\0-", 5)));
+    BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.channel->messages.size() == 1; }));
+    asio::write(p.peer, asio::buffer(std::string("--\0", 3)));
+
+    // Check
+    BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.channel->messages.size() == 2; }));
+    BOOST_TEST(p.channel->messages == (std::vector<std::string>{"one", "two"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(pushed_literals_keep_their_nuls, Loopback, transports)
+{
+    // Setup
+    channel_pair<Loopback> p;
+    peer_reader<typename Loopback::socket> reader(p.peer);
+    reader.start();
+    p.channel->start();
+    char const* const c_string = "c\0ignored";
+    char buffer[] = "e";
+
+    // Event: every way the API takes bytes.
+    p.channel->push("a\0b");
+    p.channel->push_with_producer("\0\0");
+    p.channel->push_with_producer(std::make_unique<asynchat::simple_producer>("x\0y", 1));
+    p.channel->push(c_string); // a C string ends at its first NUL
+    p.channel->push(buffer);
+    p.channel->close_when_done();
+
+    // Check: the exact bytes, then EOF.
+    BOOST_TEST_REQUIRE(run_until(p.io, [&] { return reader.eof; }));
+    BOOST_TEST(reader.received == std::string("a\0b\0\0x\0yce", 10));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(nullptr_is_the_none_terminator, Loopback, transports)
+{
+    // Setup: Python's set_terminator(None), written set_terminator(nullptr).
+    channel_pair<Loopback> p;
+    p.channel->set_terminator("\n");
+    p.channel->set_terminator(nullptr);
+    BOOST_TEST(std::holds_alternative<std::monostate>(p.channel->get_terminator()));
+    p.channel->start();
+
+    // Event
+    asio::write(p.peer, asio::buffer(std::string("no\nframes\n")));
+    p.peer.shutdown(Loopback::socket::shutdown_send);
+
+    // Check: everything collected, found_terminator() never called.
+    BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.closed(); }));
+    BOOST_TEST(p.channel->current == "no\nframes\n");
+    BOOST_TEST(p.channel->messages.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_null_char_pointer_is_refused_with_a_message)
+{
+    asio::io_context io;
+    auto c = std::make_shared<recording_chat<asio::ip::tcp::socket>>(io.get_executor());
+    char const* none = nullptr;
+    BOOST_CHECK_EXCEPTION(c->push(none), std::invalid_argument, [](auto const& e) {
+        return std::string(e.what()).find("null char pointer") != std::string::npos;
+    });
+    BOOST_CHECK_THROW(c->set_terminator(none), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(simple_producer_of_nothing_with_size_zero_is_exhausted)
+{
+    // CPython: simple_producer(b"", buffer_size=len(b"")) gives b"" at once.
+    asynchat::simple_producer empty("", 0);
+    BOOST_TEST(empty.more().empty());
+    BOOST_CHECK_THROW(asynchat::simple_producer("abc", 0), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -3,6 +3,7 @@
 #ifndef ASYNCHAT_ASYNC_CHAT_HPP
 #define ASYNCHAT_ASYNC_CHAT_HPP
 
+#include <asynchat/detail/bytes.hpp>
 #include <asynchat/detail/channel_map.hpp>
 #include <asynchat/detail/input_scanner.hpp>
 #include <asynchat/detail/output_queue.hpp>
@@ -33,19 +34,6 @@ namespace detail {
 /// The channel whose user code (a hook, a producer) this thread runs now, the innermost if
 /// several: calls it makes on its own channel skip the hop through the executor.
 inline thread_local void const* hook_channel = nullptr;
-
-/// The byte count of a char array: a string literal's length without its closing NUL (embedded
-/// NULs kept), a const array's whole size if it does not end in NUL.
-template <std::size_t N>
-constexpr std::size_t array_bytes(char const (&s)[N]) noexcept
-{
-    return N != 0 && s[N - 1] == '\0' ? N - 1 : N;
-}
-
-/// True for `char const*` and `char*`: NUL-terminated strings, taken up to their first NUL.
-template <class T>
-inline constexpr bool is_c_string_v =
-    std::is_pointer_v<T> && std::is_same_v<std::remove_cv_t<std::remove_pointer_t<T>>, char>;
 
 /// Write CPython's "uncaptured exception, closing channel" line for `error` to stderr.
 void log_uncaptured(std::string_view channel, std::exception_ptr const& error) noexcept;

@@ -3,6 +3,8 @@
 #ifndef ASYNCHAT_PRODUCER_HPP
 #define ASYNCHAT_PRODUCER_HPP
 
+#include <asynchat/detail/bytes.hpp>
+
 #include <cstddef>
 #include <string>
 
@@ -59,9 +61,21 @@ public:
 
         @param data The bytes to hand out.
         @param buffer_size The largest piece more() returns.
-        @throws std::invalid_argument if `buffer_size` is 0 (CPython would loop forever).
+        @throws std::invalid_argument if `buffer_size` is 0 and `data` is not empty (CPython
+        would loop forever); empty data with a size of 0 (`simple_producer(b"", 0)`, as
+        `buffer_size=len(thing)` gives) is an exhausted producer, as in CPython.
     */
     explicit simple_producer(std::string data, std::size_t buffer_size = 512);
+
+    /// Hand out a string literal or char array, embedded NULs included.
+    template <std::size_t N>
+    explicit simple_producer(char const (&data)[N], std::size_t buffer_size = 512)
+        : simple_producer(std::string(data, detail::array_bytes(data)), buffer_size)
+    {
+    }
+
+    /// Refused at compile time: a producer of nothing is `simple_producer("")`.
+    simple_producer(std::nullptr_t, std::size_t = 512) = delete;
 
     std::string more() override;
 
