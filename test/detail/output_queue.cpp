@@ -300,8 +300,7 @@ BOOST_AUTO_TEST_CASE(a_producer_is_due_only_once_everything_ahead_is_written)
     BOOST_TEST(take(q) == "cd");
     BOOST_TEST(raw->calls == 2u);
     q.consume(2);
-    BOOST_TEST(take(q) == "after");
-    BOOST_TEST(raw->calls == 3u);
+    BOOST_TEST(take(q) == "after"); // the third call exhausted (and destroyed) it
 }
 
 BOOST_AUTO_TEST_SUITE_END()
