@@ -12,6 +12,7 @@
 #include <asynchat/find_prefix_at_end.hpp>
 #include <asynchat/loop.hpp>
 #include <asynchat/producer.hpp>
+#include <asynchat/shared_from.hpp>
 #include <asynchat/terminator.hpp>
 
 #endif

@@ -33,4 +33,32 @@ std::string simple_producer::more()
     return piece;
 }
 
+composite_producer::composite_producer(std::vector<std::unique_ptr<producer>> producers)
+    : producers_(std::move(producers))
+{
+    for (auto const& p : producers_)
+        if (!p)
+            throw std::invalid_argument("asynchat::composite_producer: null producer");
+}
+
+std::string composite_producer::more()
+{
+    while (next_ != producers_.size())
+    {
+        std::string piece = producers_[next_]->more();
+        if (!piece.empty())
+            return piece;
+        producers_[next_++].reset(); // exhausted: let it go now, as Medusa's pop(0) does
+    }
+    return {};
+}
+
+bool composite_producer::read_ahead() const noexcept
+{
+    for (std::size_t i = next_; i != producers_.size(); ++i)
+        if (!producers_[i]->read_ahead())
+            return false;
+    return true;
+}
+
 } // namespace asynchat

@@ -279,6 +279,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(data_and_producers_arrive_in_fifo_order, Loopback,
     p.channel->push("end");
     p.channel->close_when_done();
     p.channel->push("never sent");
+    p.channel->start(); // nothing is written before
 
     // Check
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return reader.eof; }));
@@ -352,6 +353,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(throwing_producer_goes_to_handle_error, Loopback, 
     };
     channel_pair<Loopback> p;
     p.channel->push_with_producer(std::make_unique<bad_producer>());
+    p.channel->start();
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.closed(); }));
     BOOST_TEST(p.channel->errors == std::vector<std::string>{"producer exploded"}, boost::test_tools::per_element());
 }
@@ -645,6 +647,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(zero_buffer_sizes_are_reported, Loopback, transpor
     channel_pair<Loopback> q;
     q.channel->ac_out_buffer_size = 0;
     q.channel->push("x");
+    q.channel->start();
     BOOST_TEST_REQUIRE(run_until(q.io, [&] { return !q.channel->errors.empty(); }));
     BOOST_TEST(q.channel->errors.front().find("ac_out_buffer_size") != std::string::npos);
 }

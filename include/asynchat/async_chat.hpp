@@ -8,6 +8,7 @@
 #include <asynchat/detail/input_scanner.hpp>
 #include <asynchat/detail/output_queue.hpp>
 #include <asynchat/producer.hpp>
+#include <asynchat/shared_from.hpp>
 #include <asynchat/terminator.hpp>
 
 #include <boost/asio/buffer.hpp>
@@ -15,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -78,6 +80,8 @@ template <class Stream>
 class basic_async_chat : public detail::channel_base,
                          public std::enable_shared_from_this<basic_async_chat<Stream>>
 {
+    using clock = std::chrono::steady_clock;
+
 public:
     using stream_type = Stream;
     using executor_type = typename Stream::executor_type;
@@ -110,7 +114,8 @@ public:
 
     /** Construct a channel on a connected stream, such as an accepted socket.
 
-        Reading starts with start(); output may be pushed at once.
+        I/O starts with start(); output may be pushed, and the channel closed, at once, even
+        from the derived class's constructor.
 
         @par Python
         async_chat(sock).
@@ -126,11 +131,17 @@ public:
 
     basic_async_chat(basic_async_chat const&) = delete;
     basic_async_chat& operator=(basic_async_chat const&) = delete;
-    virtual ~basic_async_chat() = default;
+    /// In debug builds, warns on stderr about a channel on a connected stream destroyed without
+    /// start() (its queued output was never sent, and the peer sees a reset).
+    virtual ~basic_async_chat();
 
-    /** Begin reading from the stream.
+    /** Begin: write what is queued, and read from the stream.
 
         Call it once the object is owned by a `std::shared_ptr` (never from a constructor).
+        Nothing is written or read before start() (or connect()); calls made before it, in the
+        constructor too (push() of a greeting, close_when_done(), close(), set_terminator()),
+        are accepted and take effect in order once it runs, as in a Python channel's `__init__`.
+        Safe to call from any thread.
     */
     void start();
 
@@ -247,18 +258,22 @@ public:
     */
     terminator const& get_terminator() const noexcept { return in_.get_terminator(); }
 
-    /** Queue data to be sent after everything already queued.
+    /** Queue a copy of `data`, to be sent after everything already queued.
 
-        Safe to call from any thread; the write starts on the channel's executor. Data pushed
-        after close_when_done() or close() is never sent.
+        Every push() overload ends here, so a subclass customises what push() does by
+        overriding this one (smtpd encodes and appends "\r\n"), with
+        `using asynchat::async_chat::push;` to keep the other overloads visible, and calling the
+        base's push() with the result.
+
+        From the channel's own hooks the bytes go straight into the queue (usually appended to
+        the last entry). Safe to call from any thread, and from the constructor (see start());
+        the write starts on the channel's executor. Data pushed after close_when_done() or
+        close() is never sent.
 
         @par Python
         async_chat.push(data).
     */
-    void push(std::string data);
-
-    /// Queue a copy of `data`.
-    void push(std::string_view data);
+    virtual void push(std::string_view data);
 
     /** Queue a string literal or char array, embedded NULs included: `push("a\0b")` sends
         three bytes.
@@ -291,14 +306,15 @@ public:
     */
     void push_with_producer(std::unique_ptr<producer> p);
 
-    /// Queue data through the producer path, as CPython accepts bytes there too.
-    void push_with_producer(std::string data) { push(std::move(data)); }
+    /// Queue data through the producer path, as CPython accepts bytes there too (not through
+    /// an overridden push()).
+    void push_with_producer(std::string data);
 
     /// Queue a string literal through the producer path, embedded NULs included.
     template <std::size_t N>
     void push_with_producer(char const (&data)[N])
     {
-        push(data);
+        push_with_producer(std::string(data, detail::array_bytes(data)));
     }
 
     /// Refused at compile time: use a producer or data.
@@ -366,6 +382,38 @@ public:
 
     /// The underlying stream.
     Stream& stream() noexcept { return stream_; }
+
+    /** The peer's address while the stream is connected; a default endpoint otherwise.
+
+        @par Python
+        dispatcher.addr (CPython keeps it after close()).
+    */
+    endpoint_type addr() const
+    {
+        boost::system::error_code ec;
+        auto ep = stream_.remote_endpoint(ec);
+        return ec ? endpoint_type() : ep;
+    }
+
+    /** Bytes read from the stream so far. Readable from any thread (a relaxed atomic).
+
+        @par Python
+        No equivalent: Medusa's channel counts them by overriding recv().
+    */
+    std::uint64_t bytes_received() const noexcept { return bytes_received_.load(std::memory_order_relaxed); }
+
+    /// Bytes written to the stream so far (handed to the OS). Readable from any thread.
+    std::uint64_t bytes_sent() const noexcept { return bytes_sent_.load(std::memory_order_relaxed); }
+
+    /** When bytes were last read or written, or the channel was constructed if none yet.
+
+        Medusa's `last_used`, for a reaper of idle channels (see asynchat::channels()).
+        Readable from any thread.
+    */
+    std::chrono::steady_clock::time_point last_io_time() const noexcept
+    {
+        return clock::time_point(clock::duration(last_io_.load(std::memory_order_relaxed)));
+    }
 
     /// The executor every hook runs on.
     executor_type get_executor() const noexcept
@@ -469,7 +517,7 @@ private:
     // Inside user code the crossing waits for the event that ran it.
     void check_watermarks() noexcept
     {
-        if (hook_depth_ == 0 && (above_high_ ? out_.bytes() <= low_water_ : out_.bytes() > high_water_))
+        if (hook_depth_ == 0 && started_ && (above_high_ ? out_.bytes() <= low_water_ : out_.bytes() > high_water_))
             watermark_crossed();
     }
     void watermark_crossed() noexcept;
@@ -522,8 +570,19 @@ private:
     std::size_t low_water_ = 0;
     std::size_t high_water_ = static_cast<std::size_t>(-1);
     bool above_high_ = false;
+    // Byte counts and the time of the last I/O (written on the executor, read anywhere).
+    std::atomic<std::uint64_t> bytes_received_{0};
+    std::atomic<std::uint64_t> bytes_sent_{0};
+    std::atomic<clock::rep> last_io_;
+    // Account `n` bytes moved now, read or written; returns the time.
+    clock::time_point count_io(std::atomic<std::uint64_t>& counter, std::size_t n) noexcept
+    {
+        auto const now = clock::now();
+        counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+        last_io_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+        return now;
+    }
     // Timeouts (zero: off), when bytes last moved, and the one timer that checks them.
-    using clock = std::chrono::steady_clock;
     struct timeout_state
     {
         explicit timeout_state(executor_type const& ex) : timer(ex) {}

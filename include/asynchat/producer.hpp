@@ -6,7 +6,9 @@
 #include <asynchat/detail/bytes.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace asynchat {
 
@@ -86,6 +88,47 @@ private:
     std::string data_;
     std::size_t offset_ = 0;
     std::size_t buffer_size_;
+};
+
+/** The output of several producers, one after the other: each is pulled until it is exhausted,
+    then the next.
+
+    Takes the producers as arguments (`composite_producer(std::move(header), std::move(body))`)
+    or as a vector: an initializer list cannot hold `std::unique_ptr`.
+
+    @par Python
+    Medusa's producers.composite_producer(producers).
+*/
+class composite_producer : public producer
+{
+public:
+    /** @throws std::invalid_argument if one of `producers` is null. */
+    explicit composite_producer(std::vector<std::unique_ptr<producer>> producers);
+
+    /** @throws std::invalid_argument if one of `producers` is null. */
+    template <class... P>
+    explicit composite_producer(std::unique_ptr<P>... producers)
+        : composite_producer(make_list(std::move(producers)...))
+    {
+    }
+
+    std::string more() override;
+
+    /// True when every producer left is read-ahead.
+    bool read_ahead() const noexcept override;
+
+private:
+    template <class... P>
+    static std::vector<std::unique_ptr<producer>> make_list(std::unique_ptr<P>... producers)
+    {
+        std::vector<std::unique_ptr<producer>> list;
+        list.reserve(sizeof...(P));
+        (list.push_back(std::move(producers)), ...);
+        return list;
+    }
+
+    std::vector<std::unique_ptr<producer>> producers_;
+    std::size_t next_ = 0;
 };
 
 } // namespace asynchat

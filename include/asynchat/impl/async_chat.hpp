@@ -17,6 +17,7 @@
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <sstream>
 #include <utility>
 
@@ -137,13 +138,14 @@ inline constexpr std::size_t max_write_bytes = 1024 * 1024;
 template <class Stream>
 basic_async_chat<Stream>::basic_async_chat(Stream connected_stream)
     : stream_(std::move(connected_stream)),
-      state_(stream_.is_open() ? state::open : state::unconnected)
+      state_(stream_.is_open() ? state::open : state::unconnected),
+      last_io_(clock::now().time_since_epoch().count())
 {
 }
 
 template <class Stream>
 basic_async_chat<Stream>::basic_async_chat(executor_type const& ex)
-    : stream_(ex), state_(state::unconnected)
+    : stream_(ex), state_(state::unconnected), last_io_(clock::now().time_since_epoch().count())
 {
 }
 
@@ -151,9 +153,30 @@ basic_async_chat<Stream>::basic_async_chat(executor_type const& ex)
 // Public entry points. Those safe from any thread hop to the executor first.
 
 template <class Stream>
+basic_async_chat<Stream>::~basic_async_chat()
+{
+#ifndef NDEBUG
+    if (!started_ && state_ == state::open)
+    {
+        std::ostringstream line;
+        line << "asynchat: warning: " << describe() << " on a connected stream was destroyed without "
+             << "start(): " << out_.bytes() << " queued bytes were never sent and the peer sees a "
+             << "reset; call start() once the channel is owned by a std::shared_ptr\n";
+        std::string const text = line.str();
+        std::fwrite(text.data(), 1, text.size(), stderr);
+    }
+#endif
+}
+
+template <class Stream>
 template <class F>
 void basic_async_chat<Stream>::on_executor(F&& f)
 {
+    // Not yet owned by a shared_ptr: called from the constructor (or before make_shared
+    // returned), so nothing else can touch the channel. The call takes effect now; the I/O it
+    // asks for waits for start() or connect().
+    if (this->weak_from_this().expired())
+        return f();
     // dispatch runs `f` inline when called from the executor (from a hook, say), so pushes made
     // while handling input are queued at once and gathered into one write.
     boost::asio::dispatch(
@@ -183,6 +206,7 @@ void basic_async_chat<Stream>::start()
                 return leave_map(); // closed before it started
             started_ = true;
             arm_timer(true);
+            check_watermarks(); // for what the constructor pushed
             after_event();
         }
     );
@@ -221,21 +245,21 @@ void basic_async_chat<Stream>::connect(endpoint_type const& ep)
 }
 
 template <class Stream>
-void basic_async_chat<Stream>::push(std::string data)
-{
-    if (in_own_hook())
-        return do_push(std::move(data));
-    on_executor([this, data = std::move(data)]() mutable { do_push(std::move(data)); });
-}
-
-template <class Stream>
 void basic_async_chat<Stream>::push(std::string_view data)
 {
     // From the channel's own hooks (the common case: answering a message) the bytes go
     // straight into the queue, usually appended to the last entry: no copy in between.
     if (in_own_hook())
         return do_push(data);
-    push(std::string(data));
+    on_executor([this, data = std::string(data)]() mutable { do_push(std::move(data)); });
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::push_with_producer(std::string data)
+{
+    if (in_own_hook())
+        return do_push(std::move(data));
+    on_executor([this, data = std::move(data)]() mutable { do_push(std::move(data)); });
 }
 
 template <class Stream>
@@ -714,8 +738,9 @@ void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std:
         return;
     }
     in_.commit(n);
+    auto const now = count_io(bytes_received_, n);
     if (timeouts_enabled())
-        timeouts_->last_read = timeouts_->last_io = clock::now();
+        timeouts_->last_read = timeouts_->last_io = now;
     std::exception_ptr error;
     {
         hook_scope scope(*this);
@@ -747,7 +772,7 @@ void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std:
 template <class Stream>
 void basic_async_chat<Stream>::do_write() noexcept
 {
-    while (hook_depth_ == 0 && !writing_ && state_ == state::open)
+    while (hook_depth_ == 0 && started_ && !writing_ && state_ == state::open)
     {
         std::exception_ptr error;
         if (out_.pop_mark(error))
@@ -837,6 +862,7 @@ void basic_async_chat<Stream>::on_write(boost::system::error_code const& ec, std
     // What was written is gone, even when the write failed part way or the channel closed
     // meanwhile: it must never be written twice.
     out_.consume(n);
+    auto const now = count_io(bytes_sent_, n);
     if (state_ == state::closed)
     {
         hook_scope scope(*this);
@@ -852,7 +878,7 @@ void basic_async_chat<Stream>::on_write(boost::system::error_code const& ec, std
         return;
     }
     if (timeouts_enabled())
-        timeouts_->last_io = clock::now();
+        timeouts_->last_io = now;
     check_watermarks();
     after_event();
 }
