@@ -342,23 +342,35 @@ BOOST_AUTO_TEST_SUITE(TestAsynchatMocked)
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(test_blockingioerror, Loopback, transports)
 {
-    // Issue #16133: a read that would block must not call handle_error(). Here: a connected
-    // peer that sends nothing; the channel waits without reporting anything.
+    // Issue #16133: a read that would block must not call handle_error(). CPython mocks recv()
+    // to raise BlockingIOError; here the channel makes that read itself: two messages in one
+    // read mark the peer as one that keeps sending, so the next read is tried at once, without
+    // waiting for readability, and finds nothing (EAGAIN). The channel must then wait, report
+    // nothing, and still read what comes next.
     struct quiet_chat : asynchat::basic_async_chat<typename Loopback::socket>
     {
         using asynchat::basic_async_chat<typename Loopback::socket>::basic_async_chat;
         int errors = 0;
-        void collect_incoming_data(std::string_view) override {}
-        void found_terminator() override {}
+        std::vector<std::string> messages;
+        std::string current;
+        void collect_incoming_data(std::string_view data) override { current += data; }
+        void found_terminator() override { messages.push_back(std::exchange(current, {})); }
         void handle_error(std::exception_ptr) override { ++errors; }
     };
     asio::io_context io;
     auto [client, server] = Loopback::pair(io);
     auto chat = std::make_shared<quiet_chat>(std::move(server));
+    chat->set_terminator("\n");
     chat->start();
-    io.run_for(50ms);
+    asio::write(client, asio::buffer(std::string("a\nb\n")));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return chat->messages.size() == 2; }));
+    io.poll(); // runs the read tried at once, which finds nothing
     BOOST_TEST(chat->errors == 0);
     BOOST_TEST(chat->connected());
+    asio::write(client, asio::buffer(std::string("c\n")));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return chat->messages.size() == 3; }));
+    BOOST_TEST(chat->messages.back() == "c");
+    BOOST_TEST(chat->errors == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
