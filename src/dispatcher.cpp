@@ -14,12 +14,14 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <fcntl.h>
 #include <iostream>
 #include <optional>
 #include <poll.h>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 #include <sys/socket.h>
 
 namespace asynchat {
@@ -49,6 +51,15 @@ bool is_ready(int fd, int kind) noexcept
 {
     pollfd p{fd, static_cast<short>(ready_events(kind) & (POLLIN | POLLOUT | POLLPRI)), 0};
     return ::poll(&p, 1, 0) > 0 && (p.revents & ready_events(kind)) != 0;
+}
+
+// accept() failed for want of a resource that closing connections gives back: the pending
+// connection stays in the backlog, so the listener stays readable and would fail again at once.
+bool is_exhaustion(boost::system::error_code const& ec) noexcept
+{
+    namespace errc = boost::system::errc;
+    return ec == errc::too_many_files_open || ec == errc::too_many_files_open_in_system ||
+           ec == errc::no_buffer_space || ec == errc::not_enough_memory;
 }
 
 } // namespace
@@ -195,16 +206,42 @@ std::optional<std::pair<dispatcher::socket_type, dispatcher::endpoint_type>> dis
 {
     if (!accepting_)
         throw std::logic_error("asynchat::dispatcher::accept: the dispatcher is not listening");
-    progress_[0] = true;
     boost::system::error_code ec;
     endpoint_type peer;
     socket_type sock(accepted_socket_executor());
     acceptor_.accept(sock, peer, ec);
+    // Progress is a connection taken off the backlog, aborted ones included; a failure that
+    // leaves the backlog as it was is not, so that the next event waits (see arm()).
+    if (ec == boost::asio::error::connection_aborted)
+        progress_[0] = true;
     if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again ||
         ec == boost::asio::error::connection_aborted)
         return std::nullopt;
+    if (is_exhaustion(ec))
+    {
+        // Pause instead of failing: handle_error()'s default would close the listener, and a
+        // handle_error() that does not would be called again at once, for as long as the
+        // descriptors stay exhausted. The next arm() waits accept_backoff_ before it lets
+        // the listener accept again; each exhaustion in a row doubles it.
+        if (!accept_paused_)
+        {
+            accept_paused_ = true;
+            accept_backoff_ =
+                accept_backoff_.count() == 0
+                    ? accept_backoff_initial
+                    : std::min<std::chrono::milliseconds>(2 * accept_backoff_, accept_backoff_max);
+            log_info(
+                "accept: " + ec.message() + "; not accepting for " +
+                    std::to_string(accept_backoff_.count()) + " ms",
+                "error"
+            );
+        }
+        return std::nullopt;
+    }
     if (ec)
         throw boost::system::system_error(ec, "accept");
+    progress_[0] = true;
+    accept_backoff_ = std::chrono::milliseconds(0);
     ::fcntl(sock.native_handle(), F_SETFD, FD_CLOEXEC);
     return std::make_pair(std::move(sock), peer);
 }
@@ -238,7 +275,6 @@ dispatcher::executor_type dispatcher::accepted_socket_executor() const
 
 std::size_t dispatcher::send(std::string_view data)
 {
-    progress_[1] = true;
     boost::system::error_code ec;
     std::size_t const n = write_some(data.data(), data.size(), ec);
     if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again)
@@ -250,12 +286,14 @@ std::size_t dispatcher::send(std::string_view data)
     }
     if (ec)
         throw boost::system::system_error(ec, "send");
+    // Progress is bytes moved: a disconnect or an error stays as it is, and a handler that
+    // meets it again and again must not be called again at once (see arm()).
+    progress_[1] = progress_[1] || n != 0;
     return n;
 }
 
 std::string dispatcher::recv(std::size_t buffer_size)
 {
-    progress_[0] = true;
     std::string data(buffer_size, '\0');
     boost::system::error_code ec;
     std::size_t const n = buffer_size == 0 ? 0 : read_some(data.data(), buffer_size, ec);
@@ -268,6 +306,9 @@ std::string dispatcher::recv(std::size_t buffer_size)
     }
     if (ec)
         throw boost::system::system_error(ec, "recv");
+    // Progress is bytes moved: EOF stays readable forever, and a handle_close() that does
+    // not close would otherwise be called again at once, forever (see arm()).
+    progress_[0] = progress_[0] || n != 0;
     data.resize(n);
     return data;
 }
@@ -428,6 +469,14 @@ void dispatcher::arm(wait_kind kind) noexcept
     int const k = static_cast<int>(kind);
     if (waiting_[k] || closed_)
         return;
+    // accept() met exhausted descriptors (or memory): the connection is still pending, so the
+    // listener is ready at once and would fail again. Let it accept again after the back-off.
+    if (kind == wait_kind::read && std::exchange(accept_paused_, false))
+    {
+        waiting_[k] = true;
+        defer(kind, accept_backoff_);
+        return;
+    }
     // Asio's reactor is edge-triggered: a wait armed while the handle is already ready (data a
     // handler left unread, a second pending connection) would not complete. Check first and
     // complete at once if ready: that is select()'s level-triggered behaviour.
@@ -436,15 +485,17 @@ void dispatcher::arm(wait_kind kind) noexcept
         waiting_[k] = true;
         if (progress_[k])
         {
-            // The last event of this kind did I/O: go on at once.
+            // The last event of this kind moved bytes (or took a connection): go on at once.
             boost::asio::post(
                 executor_, [self = shared_from_this(), kind] { self->on_ready(kind, {}); }
             );
             return;
         }
-        // The last event did no I/O (a default handle_write(), say): calling it again at once
-        // would spin. Under loop(), asyncore's pace: once per pass, the next pass's refresh
-        // arms it again. Otherwise, after idle_retry.
+        // The last event moved nothing (a default handle_write(), an EOF whose handle_close()
+        // did not close, a failing accept()): calling it again at once would spin. Under
+        // loop(), asyncore's pace: once per pass, the next pass's refresh arms it again, and
+        // loop() does not count it as an event, so the pass still waits (idle_retry at most).
+        // Otherwise, after idle_retry.
         auto& map = detail::channel_map::of(context_of(executor_));
         if (map.looping())
         {
@@ -454,27 +505,13 @@ void dispatcher::arm(wait_kind kind) noexcept
                 return;
             }
             ready_pass_[k] = map.pass();
+            map.note_idle_event();
             boost::asio::post(
                 executor_, [self = shared_from_this(), kind] { self->on_ready(kind, {}); }
             );
             return;
         }
-        idle_kinds_ |= 1u << k;
-        if (!idle_timer_pending_)
-        {
-            idle_timer_pending_ = true;
-            idle_timer_.expires_after(idle_retry);
-            idle_timer_.async_wait(
-                [self = shared_from_this()](boost::system::error_code)
-                {
-                    self->idle_timer_pending_ = false;
-                    unsigned const kinds = std::exchange(self->idle_kinds_, 0u);
-                    for (int i = 0; i < 3; ++i)
-                        if (kinds & (1u << i))
-                            self->on_ready(static_cast<wait_kind>(i), {});
-                }
-            );
-        }
+        defer(kind, idle_retry);
         return;
     }
     waiting_[k] = true;
@@ -491,6 +528,27 @@ void dispatcher::arm(wait_kind kind) noexcept
         waiting_[k] = false;
         report_error(std::current_exception());
     }
+}
+
+void dispatcher::defer(wait_kind kind, std::chrono::milliseconds delay) noexcept
+{
+    // One timer for every kind: a kind deferred while it is pending comes with the others, at
+    // the time already set. (A listener has one kind only, so its back-off is always its own.)
+    idle_kinds_ |= 1u << static_cast<int>(kind);
+    if (idle_timer_pending_)
+        return;
+    idle_timer_pending_ = true;
+    idle_timer_.expires_after(delay);
+    idle_timer_.async_wait(
+        [self = shared_from_this()](boost::system::error_code)
+        {
+            self->idle_timer_pending_ = false;
+            unsigned const kinds = std::exchange(self->idle_kinds_, 0u);
+            for (int i = 0; i < 3; ++i)
+                if (kinds & (1u << i))
+                    self->on_ready(static_cast<wait_kind>(i), {});
+        }
+    );
 }
 
 void dispatcher::on_ready(wait_kind kind, boost::system::error_code const& ec) noexcept

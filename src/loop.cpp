@@ -3,8 +3,12 @@
 #include <asynchat/loop.hpp>
 
 #include <asynchat/detail/channel_map.hpp>
+#include <asynchat/dispatcher.hpp>
 
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+
+#include <algorithm>
+#include <cstdint>
 
 namespace asynchat {
 
@@ -15,33 +19,43 @@ std::size_t loop(
 )
 {
     auto& map = detail::channel_map::of(io);
-    // The timer is work of its own, so that a pass waits `timeout` even when no channel has an
+    // Work of the loop's own, so that a pass waits `timeout` even when no channel has an
     // operation pending (all predicates false), as select() with empty sets sleeps in asyncore.
-    boost::asio::steady_timer timer(io);
+    // A guard and not a timer: a timer leaves a completion behind whenever it is cancelled or
+    // re-armed, and that completion ran in the next pass as if it were an event, so that pass
+    // did not wait either, and so on: an idle loop() took a whole core.
+    auto work = boost::asio::make_work_guard(io);
     detail::channel_map::loop_scope scope(map);
     std::size_t passes = 0;
     while ((!count || passes < *count) && map.size() != 0)
     {
         scope.next_pass();
+        std::uint64_t const idle_before = map.idle_events();
         auto const channels = map.snapshot();
         for (auto const& channel : channels)
             channel->map_refresh();
         if (io.stopped())
             io.restart();
-        timer.expires_after(timeout);
-        timer.async_wait([](boost::system::error_code) {});
-        // Run the refreshes (one posted handler per channel) and whatever else is ready; if
-        // nothing else was, wait for the first event.
-        if (io.poll() <= channels.size())
-            io.run_one_for(timeout);
+        // Run the refreshes and whatever else is ready. A pass skips its wait only if an event
+        // ran: the loop's own handlers are not events, so that nothing can make the next pass
+        // skip its wait in turn. They are the refreshes (one handler per channel at most) and
+        // the events the refreshes repeat for handles that stay ready while their handler does
+        // no I/O (dispatcher "idle" events, one per pass). A pass that had such an event waits
+        // at most dispatcher::idle_retry: asyncore's select() would not have waited at all, and
+        // a busy loop is what this avoids.
+        std::size_t const ran = io.poll();
+        std::uint64_t const idle = map.idle_events() - idle_before;
+        if (ran <= channels.size() + idle)
+        {
+            auto const wait = idle == 0 ? timeout
+                                        : std::min<std::chrono::steady_clock::duration>(
+                                              timeout, dispatcher::idle_retry
+                                          );
+            io.run_one_for(wait);
+        }
         io.poll();
-        timer.cancel();
         ++passes;
     }
-    // Let the cancelled timer's handler run, so that it does not count as work later.
-    if (io.stopped())
-        io.restart();
-    io.poll();
     return passes;
 }
 

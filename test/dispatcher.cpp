@@ -19,13 +19,16 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <iostream>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <string>
 #include <vector>
 
+#include "support/child_process.hpp"
 #include "support/loopback.hpp"
 
 namespace asio = boost::asio;
@@ -418,6 +421,194 @@ BOOST_AUTO_TEST_CASE(an_idle_writable_dispatcher_does_not_spin_outside_loop)
     BOOST_TEST(writes <= 30);
     d->close();
     io.poll();
+}
+
+BOOST_AUTO_TEST_CASE(an_eof_that_handle_close_leaves_open_does_not_spin)
+{
+    // Setup: the peer has closed; handle_close() does not close (a careless port of asyncore
+    // code, which spins on it).
+    struct careless : asynchat::dispatcher
+    {
+        using dispatcher::dispatcher;
+        int closes = 0;
+        void handle_read() override { recv(64); }
+        bool writable() override { return false; }
+        void handle_close() override { ++closes; }
+    };
+    asio::io_context io;
+    auto [peer, sock] = loopback_tcp::pair(io);
+    auto d = std::make_shared<careless>(std::move(sock));
+    peer.close();
+    d->start();
+
+    // Event: run the io_context for 100 ms.
+    io.run_for(std::chrono::milliseconds(100));
+
+    // Check: the EOF is reported again, paced by idle_retry (10 ms), not thousands of times.
+    BOOST_TEST_MESSAGE("handle_close() calls in 100 ms: " << d->closes);
+    BOOST_TEST(d->closes >= 2);
+    BOOST_TEST(d->closes <= 30);
+    d->close();
+    io.poll();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(descriptor_exhaustion)
+
+namespace {
+
+// A listener whose handle_error() does not close it, counting what happens to it.
+class enduring_listener : public asynchat::dispatcher
+{
+public:
+    explicit enduring_listener(asio::io_context& io) : dispatcher(io.get_executor())
+    {
+        create_socket();
+        bind(localhost);
+        listen(64);
+    }
+    int accept_events = 0;
+    int errors = 0;
+    int accepted = 0;
+
+protected:
+    void handle_accept() override
+    {
+        ++accept_events;
+        dispatcher::handle_accept();
+    }
+    void handle_accepted(socket_type sock, endpoint_type) override
+    {
+        ++accepted;
+        boost::system::error_code ignored;
+        sock.close(ignored);
+    }
+    void handle_error(std::exception_ptr) override { ++errors; }
+};
+
+// In a child process: after a first connection, a second one meets a listener with no
+// descriptor left for 300 ms; then descriptors are freed. Reports "during: ..." and "after: ..."
+// lines. `run(io, until, deadline)` drives the io_context until `until()` holds or the deadline
+// passes.
+void exhaust_a_listener(
+    std::function<void(asio::io_context&, std::function<bool()>, std::chrono::milliseconds)> run
+)
+{
+    limit_descriptors(16);
+    asio::io_context io;
+    auto listener = std::make_shared<enduring_listener>(io);
+    listener->start();
+    std::ostringstream log;
+    auto* const old_cout = std::cout.rdbuf(log.rdbuf());
+    // A first connection is accepted while descriptors are free. That also runs every path once
+    // before they run out: UBSan's first check of a dynamic type opens a pipe, and reports an
+    // error when it cannot (see exhaust_descriptors()).
+    listener->log_info("descriptors about to run out", "info");
+    tcp::socket first(io);
+    first.connect(listener->local_endpoint());
+    run(io, [&] { return listener->accepted == 1; }, std::chrono::milliseconds(5000));
+    tcp::socket client(io);
+    client.connect(listener->local_endpoint());
+    auto held = exhaust_descriptors();
+    int const events_before = listener->accept_events;
+
+    // 300 ms with every descriptor in use.
+    auto const start = std::chrono::steady_clock::now();
+    run(
+        io,
+        [&] { return std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(300); },
+        std::chrono::milliseconds(1000)
+    );
+    std::string const text = log.str();
+    std::size_t lines = 0;
+    for (std::size_t at = text.find("accept: Too many open files"); at != std::string::npos;
+         at = text.find("accept: Too many open files", at + 1))
+        ++lines;
+    child_process::report(
+        "during: accept_events=" + std::to_string(listener->accept_events - events_before) +
+        " errors=" + std::to_string(listener->errors) + " log_lines=" + std::to_string(lines) +
+        " accepting=" + std::to_string(listener->accepting())
+    );
+
+    // The descriptors come back: the second connection is accepted.
+    release_descriptors(held);
+    run(io, [&] { return listener->accepted == 2; }, std::chrono::milliseconds(5000));
+    std::cout.rdbuf(old_cout);
+    child_process::report(
+        "after: accepted=" + std::to_string(listener->accepted) +
+        " accepting=" + std::to_string(listener->accepting())
+    );
+}
+
+// "name=value" fields of a reported line.
+int field(std::string const& line, std::string const& name)
+{
+    auto const at = line.find(" " + name + "=");
+    return at == std::string::npos ? -1 : std::stoi(line.substr(at + name.size() + 2));
+}
+
+void check_exhaustion_report(child_process& child)
+{
+    std::string const during = child.read_line();
+    std::string const after = child.read_line();
+    BOOST_TEST_MESSAGE(during << " / " << after);
+    BOOST_TEST_REQUIRE(
+        during.rfind("during:", 0) == 0u,
+        "the child reported '" << during << "' (\"\": nothing in 10 s)"
+    );
+    BOOST_TEST_REQUIRE(
+        after.rfind("after:", 0) == 0u,
+        "the child reported '" << after << "' (\"\": nothing in 10 s)"
+    );
+    // Back-offs of 5, 10, 20, 40, 80, 160 ms: a few attempts in 300 ms, not thousands.
+    BOOST_TEST(field(during, "accept_events") >= 2);
+    BOOST_TEST(field(during, "accept_events") <= 10);
+    BOOST_TEST(field(during, "errors") == 0);
+    BOOST_TEST(field(during, "log_lines") >= 1);
+    BOOST_TEST(field(during, "log_lines") <= field(during, "accept_events"));
+    BOOST_TEST(field(during, "accepting") == 1);
+    BOOST_TEST(field(after, "accepted") == 2);
+    BOOST_TEST(field(after, "accepting") == 1);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(accept_backs_off_instead_of_spinning_outside_loop)
+{
+    // Setup, event: in a child, whose descriptor limit is lowered.
+    child_process child(
+        []
+        {
+            exhaust_a_listener([](asio::io_context& io,
+                                  std::function<bool()> until,
+                                  std::chrono::milliseconds deadline)
+                               { run_until(io, until, deadline); });
+        }
+    );
+
+    // Check
+    check_exhaustion_report(child);
+}
+
+BOOST_AUTO_TEST_CASE(accept_backs_off_instead_of_spinning_under_loop)
+{
+    child_process child(
+        []
+        {
+            exhaust_a_listener(
+                [](asio::io_context& io,
+                   std::function<bool()> until,
+                   std::chrono::milliseconds deadline)
+                {
+                    auto const end = std::chrono::steady_clock::now() + deadline;
+                    while (!until() && std::chrono::steady_clock::now() < end)
+                        asynchat::loop(io, std::chrono::milliseconds(10), 1);
+                }
+            );
+        }
+    );
+    check_exhaustion_report(child);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -7,12 +7,15 @@
 #define BOOST_TEST_MODULE example_echo_server
 #include <boost/test/unit_test.hpp>
 
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 
+#include <iostream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "support/child_process.hpp"
 #include "support/loopback.hpp"
 
 namespace asio = boost::asio;
@@ -61,4 +64,71 @@ BOOST_AUTO_TEST_CASE(echoes_every_line_to_every_client)
             BOOST_TEST(io.stopped());
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(keeps_listening_through_descriptor_exhaustion)
+{
+    // Setup: the server in a child process with room for about 30 connections (as under
+    // `prlimit --nofile=64`), run as its main() runs it; what it prints comes to us.
+    child_process child(
+        []
+        {
+            limit_descriptors(32);
+            asio::io_context io;
+            auto server = std::make_shared<echo::server>(
+                io, echo::tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0)
+            );
+            server->start();
+            child_process::report_output();
+            // One connection served and closed, so that every path has run once before the
+            // descriptors run out (UBSan: see exhaust_descriptors()).
+            std::cout << "before the burst" << std::endl;
+            asio::ip::tcp::socket warm(io);
+            warm.connect(server->local_endpoint());
+            asio::write(warm, asio::buffer(std::string("warm\n")));
+            run_until(io, [&] { return warm.available() >= 5; });
+            warm.close();
+            run_until(io, [&] { return asynchat::channel_count(io) == 1; });
+            child_process::report("port=" + std::to_string(server->local_endpoint().port()));
+            io.run_for(60s); // the parent kills it sooner
+        }
+    );
+    std::string const port = child.read_line_with("port=");
+    BOOST_TEST_REQUIRE(!port.empty());
+    echo::tcp::endpoint const server(
+        asio::ip::make_address_v4("127.0.0.1"), static_cast<unsigned short>(std::stoul(port.substr(5)))
+    );
+
+    // Event: a burst of 200 connections, held open until the server has run out of
+    // descriptors (it says so).
+    asio::io_context client_io;
+    std::vector<asio::ip::tcp::socket> burst;
+    for (int i = 0; i < 200; ++i)
+    {
+        burst.emplace_back(client_io);
+        boost::system::error_code ec;
+        burst.back().connect(server, ec);
+        BOOST_TEST_REQUIRE(!ec, "connect " << i << " of the burst: " << ec.message());
+    }
+    std::string const exhausted = child.read_line_with("Too many open files");
+    BOOST_TEST_MESSAGE("the server said: " << exhausted);
+    BOOST_TEST_REQUIRE(!exhausted.empty());
+    // The connections accepted before the descriptors ran out are served all along.
+    asio::write(burst.front(), asio::buffer(std::string("during\n")));
+    std::string during;
+    bool read = false;
+    asio::async_read_until(
+        burst.front(),
+        asio::dynamic_buffer(during),
+        '\n',
+        [&](boost::system::error_code, std::size_t) { read = true; }
+    );
+    BOOST_TEST(run_until(client_io, [&] { return read; }));
+    BOOST_TEST(during == "during\n");
+    burst.clear();
+
+    // Check: the server is still listening, and answers once the burst has ended.
+    std::string const answer = exchange_once(server, "after\n");
+    BOOST_TEST_MESSAGE("after the burst: " << answer);
+    BOOST_TEST(answer == "after\n");
 }

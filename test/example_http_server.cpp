@@ -10,9 +10,12 @@
 #include <boost/asio/write.hpp>
 
 #include <atomic>
+#include <iostream>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "support/child_process.hpp"
 #include "support/loopback.hpp"
 
 namespace asio = boost::asio;
@@ -115,6 +118,71 @@ BOOST_AUTO_TEST_CASE(answers_bad_requests_with_400)
     BOOST_TEST(answer.rfind("HTTP/1.0 400 Bad Request", 0) == 0u);
     BOOST_TEST(body_of(answer) == "bad request: malformed request line\n");
     BOOST_TEST(body_of(exchange("POST / HTTP/1.0\r\nContent-Length: lots\r\n\r\n")) == "bad request: bad Content-Length\n");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(descriptor_exhaustion)
+
+BOOST_AUTO_TEST_CASE(keeps_listening_through_descriptor_exhaustion)
+{
+    // Setup: the server in a child process with room for about 30 connections (as under
+    // `prlimit --nofile=64`), run by asynchat::loop() as its main() runs it; what it prints
+    // comes to us.
+    child_process child(
+        []
+        {
+            limit_descriptors(32);
+            asio::io_context io;
+            auto s = std::make_shared<http::server>(
+                io, http::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)
+            );
+            s->start();
+            child_process::report_output();
+            // One connection that lives through loop() passes, is answered and closed, so that
+            // every path has run once before the descriptors run out (UBSan: see
+            // exhaust_descriptors()).
+            std::cout << "before the burst" << std::endl;
+            http::tcp::socket warm(io);
+            warm.connect(s->local_endpoint());
+            for (int pass = 0; pass < 500 && asynchat::channel_count(io) < 2; ++pass)
+                asynchat::loop(io, 10ms, 1);
+            asynchat::loop(io, 10ms, 2);
+            asio::write(warm, asio::buffer(std::string("GET / HTTP/1.0\r\n\r\n")));
+            for (int pass = 0; pass < 500 && asynchat::channel_count(io) > 1; ++pass)
+                asynchat::loop(io, 10ms, 1);
+            warm.close();
+            child_process::report("port=" + std::to_string(s->local_endpoint().port()));
+            asynchat::loop(io, 60s); // the parent kills it sooner
+        }
+    );
+    std::string const port = child.read_line_with("port=");
+    BOOST_TEST_REQUIRE(!port.empty());
+    http::tcp::endpoint const server(
+        asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoul(port.substr(5)))
+    );
+    std::string const get = "GET / HTTP/1.0\r\n\r\n";
+
+    // Event: a burst of 100 connections (the listen backlog is 128), held open until the
+    // server has run out of descriptors (it says so).
+    asio::io_context client_io;
+    std::vector<http::tcp::socket> burst;
+    for (int i = 0; i < 100; ++i)
+    {
+        burst.emplace_back(client_io);
+        boost::system::error_code ec;
+        burst.back().connect(server, ec);
+        BOOST_TEST_REQUIRE(!ec, "connect " << i << " of the burst: " << ec.message());
+    }
+    std::string const exhausted = child.read_line_with("Too many open files");
+    BOOST_TEST_MESSAGE("the server said: " << exhausted);
+    BOOST_TEST_REQUIRE(!exhausted.empty());
+    burst.clear();
+
+    // Check: the server is still listening, and answers once the burst has ended.
+    std::string const answer = exchange_once(server, get);
+    BOOST_TEST_MESSAGE("after the burst: " << answer.substr(0, answer.find('\r')));
+    BOOST_TEST(body_of(answer) == "hello from asynchat\n", "answer: " << answer);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -13,8 +13,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <sys/resource.h>
 
 #include "support/loopback.hpp"
 
@@ -51,7 +53,189 @@ protected:
     void handle_close() override { close(); }
 };
 
+// A listening dispatcher on 127.0.0.1, port 0, that nobody connects to.
+std::shared_ptr<asynchat::dispatcher> idle_listener(asio::io_context& io)
+{
+    auto listener = std::make_shared<asynchat::dispatcher>(io.get_executor());
+    listener->create_socket();
+    listener->bind({asio::ip::make_address("127.0.0.1"), 0});
+    listener->listen(5);
+    listener->start();
+    return listener;
+}
+
+// The CPU time (user and system) of the whole process so far.
+std::chrono::microseconds process_cpu()
+{
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    auto const us = [](timeval t)
+    { return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec); };
+    return us(u.ru_utime) + us(u.ru_stime);
+}
+
+// Counts what a pass gives a dispatcher that stays ready but moves no bytes.
+class stuck : public asynchat::dispatcher
+{
+public:
+    using dispatcher::dispatcher;
+    int reads = 0;
+    int writes = 0;
+    int closes = 0;
+    bool want_write = false;
+    std::size_t read_size = 0; // 0: input stays unread; 1: sees the EOF
+
+protected:
+    void handle_read() override
+    {
+        ++reads;
+        recv(read_size);
+    }
+    void handle_write() override { ++writes; }
+    bool writable() override { return want_write; }
+    void handle_close() override { ++closes; } // stays open, as a careless port would
+};
+
+// An async_chat that neither reads nor writes, with input and output waiting.
+class paused_chat : public asynchat::async_chat
+{
+public:
+    explicit paused_chat(tcp::socket s) : asynchat::async_chat(std::move(s)) {}
+
+protected:
+    void collect_incoming_data(std::string_view) override {}
+    void found_terminator() override {}
+    bool readable() override { return false; }
+    bool writable() override { return false; }
+};
+
 } // namespace
+
+BOOST_AUTO_TEST_SUITE(idle)
+
+BOOST_AUTO_TEST_CASE(an_idle_listener_costs_no_cpu)
+{
+    // Setup: a started listener nobody connects to, as in the README's demo (its start() is
+    // still pending, so the first pass does not wait); a timer closes it after a second.
+    asio::io_context io;
+    auto listener = idle_listener(io);
+    asio::steady_timer end(io, std::chrono::seconds(1));
+    end.async_wait([&](boost::system::error_code) { asynchat::close_all(io); });
+    auto const cpu_before = process_cpu();
+    auto const start = std::chrono::steady_clock::now();
+
+    // Event: loop() until the map is empty (the timer ends it: the passes must wait for it).
+    std::size_t const passes = asynchat::loop(io, std::chrono::seconds(30));
+
+    // Check: it waited, and the waiting cost (almost) no CPU: under 2% of the time.
+    auto const wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now() - start
+    )
+                             .count();
+    auto const cpu_us = (process_cpu() - cpu_before).count();
+    BOOST_TEST_MESSAGE(
+        "idle listener: " << passes << " passes, " << cpu_us << " us of CPU in " << wall_us << " us"
+    );
+    BOOST_TEST(wall_us >= 1000000);
+    BOOST_TEST(cpu_us < wall_us / 50);
+    BOOST_TEST(passes <= 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_pass_without_events_waits_its_timeout)
+{
+    // Setup: an idle map: a listener, a dispatcher and an async_chat whose predicates are all
+    // false, with their start() done.
+    asio::io_context io;
+    auto listener = idle_listener(io);
+    auto [d_peer, d_sock] = loopback_tcp::pair(io);
+    auto d = std::make_shared<stuck>(std::move(d_sock));
+    auto [c_peer, c_sock] = loopback_tcp::pair(io);
+    auto c = std::make_shared<paused_chat>(std::move(c_sock));
+    d->start();
+    c->start();
+    io.poll();
+    auto const start = std::chrono::steady_clock::now();
+
+    // Event: asyncore.loop(timeout=0.2, count=3).
+    std::size_t const passes = asynchat::loop(io, std::chrono::milliseconds(200), 3);
+
+    // Check: three passes of 200 ms each.
+    auto wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - start
+    )
+                       .count();
+    BOOST_TEST_MESSAGE("loop(io, 200ms, 3): " << passes << " passes in " << wall_ms << " ms");
+    BOOST_TEST(passes == 3u);
+    BOOST_TEST(wall_ms >= 590);
+    BOOST_TEST(wall_ms < 3000);
+
+    // Event: a handler that is ready at once, then three passes again.
+    bool ran = false;
+    asio::post(io, [&] { ran = true; });
+    auto const again = std::chrono::steady_clock::now();
+    std::size_t const passes_again = asynchat::loop(io, std::chrono::milliseconds(200), 3);
+
+    // Check: the first pass ran it and did not wait; the next two waited all the same.
+    wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - again
+    )
+                  .count();
+    BOOST_TEST_MESSAGE(
+        "loop(io, 200ms, 3) after a post: " << passes_again << " passes in " << wall_ms << " ms"
+    );
+    BOOST_TEST(ran);
+    BOOST_TEST(passes_again == 3u);
+    BOOST_TEST(wall_ms >= 390);
+    BOOST_TEST(wall_ms < 3000);
+    asynchat::close_all(io);
+    io.poll();
+}
+
+BOOST_AUTO_TEST_CASE(handles_that_stay_ready_without_progress_are_paced)
+{
+    // Setup: each way a channel can stay ready while its handler moves nothing: always
+    // writable with nothing to send; unread input; an EOF whose handle_close() does not close;
+    // an async_chat whose predicates are false with input and output waiting.
+    asio::io_context io;
+    auto [w_peer, w_sock] = loopback_tcp::pair(io);
+    auto [r_peer, r_sock] = loopback_tcp::pair(io);
+    auto [e_peer, e_sock] = loopback_tcp::pair(io);
+    auto [c_peer, c_sock] = loopback_tcp::pair(io);
+    auto w = std::make_shared<stuck>(std::move(w_sock));
+    auto r = std::make_shared<stuck>(std::move(r_sock));
+    auto e = std::make_shared<stuck>(std::move(e_sock));
+    auto c = std::make_shared<paused_chat>(std::move(c_sock));
+    w->want_write = true;
+    e->read_size = 1;
+    asio::write(r_peer, asio::buffer(std::string("x")));
+    e_peer.close();
+    asio::write(c_peer, asio::buffer(std::string("input\n")));
+    for (auto const& channel : {w, r, e})
+        channel->start();
+    c->start();
+    c->push("output\n");
+    asio::steady_timer end(io, std::chrono::seconds(1));
+    end.async_wait([&](boost::system::error_code) { asynchat::close_all(io); });
+    auto const cpu_before = process_cpu();
+
+    // Event: loop() for a second.
+    std::size_t const passes = asynchat::loop(io, std::chrono::seconds(30));
+
+    // Check: each handler is called about once per idle_retry (10 ms), not as fast as it can.
+    auto const cpu_us = (process_cpu() - cpu_before).count();
+    BOOST_TEST_MESSAGE(
+        passes << " passes, handle_write " << w->writes << ", handle_read " << r->reads
+               << ", handle_close " << e->closes << ", " << cpu_us << " us of CPU in a second"
+    );
+    BOOST_TEST(passes <= 200u);
+    BOOST_TEST(w->writes <= 200);
+    BOOST_TEST(r->reads <= 200);
+    BOOST_TEST(e->closes <= 200);
+    BOOST_TEST(w->writes >= 10); // still called, once a pass
+    BOOST_TEST(cpu_us < 100000);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_CASE(returns_once_no_channel_is_left)
 {

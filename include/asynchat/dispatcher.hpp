@@ -42,6 +42,9 @@ namespace asynchat {
     asyncore.dispatcher. Differences: start() after construction; accept() returns
     `std::optional<std::pair<socket, endpoint>>`; would-block makes recv() return "" (Python
     raises BlockingIOError); errors are passed to handle_error() as a `std::exception_ptr`.
+    Nothing spins where asyncore does: a handler that moves no bytes on a handle that stays
+    ready is called again at idle_retry's pace, and accept() failing for want of descriptors
+    pauses the listener (accept_backoff_initial) instead of calling handle_error().
 
     @par Thread safety
     start() and close() may be called from any thread; everything else on the executor.
@@ -59,11 +62,35 @@ public:
     using socket_type = protocol_type::socket;
     using endpoint_type = protocol_type::endpoint;
 
-    /** How soon, outside loop(), an event is repeated for a handle that stays ready while its
-        handler does no I/O (a writable() that is always true, say). Under loop() such events
-        come once per pass, as in asyncore; events whose handler did I/O repeat at once.
+    /** How soon an event is repeated for a handle that stays ready while its handler moves no
+        bytes: a writable() that is always true with a handle_write() that sends nothing, an EOF
+        whose handle_close() does not close, a handler that fails without closing.
+
+        Outside loop() such an event comes again after idle_retry. Under loop() it comes once
+        per pass, as in asyncore, but it does not count as an event of the pass: a pass that
+        has nothing else waits idle_retry (or its timeout, if shorter) instead of returning at
+        once, so the process does not spin at 100% CPU as asyncore's does. Events whose handler
+        moved bytes (recv(), send()) or took a connection (accept()) repeat at once.
     */
     static constexpr std::chrono::milliseconds idle_retry{10};
+
+    /** The first pause of a listener whose accept() failed for want of resources.
+
+        EMFILE, ENFILE, ENOBUFS and ENOMEM leave the connection in the backlog, so the
+        listener stays ready and would fail again at once. Instead it stops accepting for
+        accept_backoff_initial, and for twice as long after each further failure in a row (at
+        most accept_backoff_max); the first accepted connection resets it. Each pause is logged
+        once, through log_info() with type "error"; handle_error() is not called, so the
+        listener is never closed for it.
+
+        @par Python
+        None: asyncore passes the error to handle_error(), whose default closes the listener,
+        and one that does not close it is called again at once for as long as it lasts.
+    */
+    static constexpr std::chrono::milliseconds accept_backoff_initial{5};
+
+    /// The longest pause of a listener whose accept() keeps failing for want of resources.
+    static constexpr std::chrono::milliseconds accept_backoff_max{1000};
 
     /// asyncore's log_info() types not printed. Default: {"warning"}, as in CPython.
     std::set<std::string> ignore_log_types{"warning"};
@@ -113,8 +140,15 @@ public:
 
         @return The socket (on a strand of this dispatcher's execution context, see
         strand_per_socket) and the peer's address, or `std::nullopt` when no connection is
-        pending.
+        pending, when the connection was aborted before it was accepted, or when descriptors or
+        memory are exhausted (EMFILE, ENFILE, ENOBUFS, ENOMEM). In the last case the dispatcher
+        logs the error once and stops accepting for a back-off (see accept_backoff_initial);
+        handle_accept() is called again after it.
         @throws boost::system::system_error for other errors, std::logic_error if not listening.
+
+        @par Python
+        dispatcher.accept(). CPython returns None for a would-block or an aborted connection
+        and raises for exhaustion, so handle_error() closes the listener by default.
     */
     std::optional<std::pair<socket_type, endpoint_type>> accept();
 
@@ -173,7 +207,11 @@ protected:
     virtual void handle_expt() { log_info("unhandled incoming priority event", "warning"); }
     virtual void handle_connect() { log_info("unhandled connect event", "warning"); }
 
-    /// Default: accept() and, if a connection was pending, handle_accepted().
+    /** Default: accept() and, if it returned a connection, handle_accepted().
+
+        Descriptor exhaustion does not reach handle_error(): accept() pauses the listener
+        instead (see accept_backoff_initial).
+    */
     virtual void handle_accept();
 
     /// Default: close the socket and log, as CPython does.
@@ -225,6 +263,7 @@ private:
     void do_close() noexcept;
     void rearm() noexcept;
     void arm(wait_kind kind) noexcept;
+    void defer(wait_kind kind, std::chrono::milliseconds delay) noexcept;
     void on_ready(wait_kind kind, boost::system::error_code const& ec) noexcept;
     void begin_connect(endpoint_type const& ep);
     void on_connect(boost::system::error_code const& ec) noexcept;
@@ -244,14 +283,18 @@ private:
     bool hung_up_ = false;
     // One wait of each kind at most.
     bool waiting_[3] = {false, false, false};
-    // Whether the last event of each kind did I/O (recv, send, accept).
+    // Whether the last event of each kind moved bytes (recv, send) or took a connection (accept).
     bool progress_[3] = {true, true, true};
     // The loop() pass in which an idle event of each kind was last posted.
     std::uint64_t ready_pass_[3] = {0, 0, 0};
-    // Outside loop(), idle events are retried after idle_retry.
+    // Outside loop(), idle events are retried after idle_retry; accept back-offs use it too.
     boost::asio::steady_timer idle_timer_;
     bool idle_timer_pending_ = false;
     unsigned idle_kinds_ = 0;
+    // accept() met exhaustion and the next arm() of reads must wait accept_backoff_ first.
+    bool accept_paused_ = false;
+    // The current back-off: 0 until accept() meets exhaustion, reset by a connection accepted.
+    std::chrono::milliseconds accept_backoff_{0};
 };
 
 } // namespace asynchat

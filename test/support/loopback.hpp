@@ -73,6 +73,17 @@ struct loopback_local
     static std::pair<socket, socket> pair(asio::io_context& io);
 };
 
+/** Connect to `server`, send `request`, shut down sending, and read until EOF, on an
+    io_context of its own and within `timeout` in all.
+
+    @return What was read, or "error: <what failed>" (connect, write, read or the deadline).
+*/
+std::string exchange_once(
+    asio::ip::tcp::endpoint const& server,
+    std::string const& request,
+    std::chrono::steady_clock::duration timeout = 10s
+);
+
 /// The what() of the exception in `error` ("unknown exception" for other types).
 std::string what(std::exception_ptr const& error);
 

@@ -71,6 +71,17 @@ public:
     /// The number of the current loop() pass.
     std::uint64_t pass() const noexcept { return pass_.load(std::memory_order_relaxed); }
 
+    /// Count an idle event: one a channel repeats for a handle that stays ready while its
+    /// handler moves no bytes. loop() does not count these as events: a pass that had only
+    /// such events still waits (at most dispatcher::idle_retry), so that they cannot spin.
+    void note_idle_event() noexcept { idle_events_.fetch_add(1, std::memory_order_relaxed); }
+
+    /// The number of idle events so far.
+    std::uint64_t idle_events() const noexcept
+    {
+        return idle_events_.load(std::memory_order_relaxed);
+    }
+
     /// Marks a loop() as running for its lifetime.
     class loop_scope
     {
@@ -95,6 +106,7 @@ private:
     std::unordered_map<void const*, std::weak_ptr<channel_base>> channels_;
     std::atomic<int> loops_{0};
     std::atomic<std::uint64_t> pass_{0};
+    std::atomic<std::uint64_t> idle_events_{0};
 };
 
 } // namespace asynchat::detail
