@@ -4,9 +4,8 @@
 #define ASYNCHAT_ASYNC_CHAT_HPP
 
 #include <asynchat/detail/bytes.hpp>
+#include <asynchat/detail/channel_core.hpp>
 #include <asynchat/detail/channel_map.hpp>
-#include <asynchat/detail/input_scanner.hpp>
-#include <asynchat/detail/output_queue.hpp>
 #include <asynchat/producer.hpp>
 #include <asynchat/shared_from.hpp>
 #include <asynchat/terminator.hpp>
@@ -36,6 +35,10 @@ namespace detail {
 /// The channel whose user code (a hook, a producer) this thread runs now, the innermost if
 /// several: calls it makes on its own channel skip the hop through the executor.
 inline thread_local void const* hook_channel = nullptr;
+
+/// The receive storage a socket channel gives back while it waits, for the next read on this
+/// thread (see input_scanner::release()).
+inline thread_local receive_spare spare_receive_buffer;
 
 /// Write CPython's "uncaptured exception, closing channel" line for `error` to stderr.
 void log_uncaptured(std::string_view channel, std::exception_ptr const& error) noexcept;
@@ -163,7 +166,7 @@ public:
         @par Python
         set_terminator(b"...").
     */
-    void set_terminator(std::string_view term) { in_.set_terminator(std::string(term)); }
+    void set_terminator(std::string_view term) { core_.input.set_terminator(std::string(term)); }
 
     /** Set a string terminator from a string literal or char array, embedded NULs included:
         `set_terminator("\0")` is the one-byte terminator NUL, as `b"\0"` is in CPython.
@@ -190,13 +193,13 @@ public:
 
         Collect everything, never call found_terminator().
     */
-    void set_terminator(std::nullptr_t) noexcept { in_.set_terminator(std::monostate{}); }
+    void set_terminator(std::nullptr_t) noexcept { core_.input.set_terminator(std::monostate{}); }
 
     /** Set a numeric terminator: found_terminator() is called once `count` more bytes arrived.
 
         0 collects everything, as in CPython.
     */
-    void set_terminator(std::size_t count) noexcept { in_.set_terminator(count); }
+    void set_terminator(std::size_t count) noexcept { core_.input.set_terminator(count); }
 
     /** Set a numeric terminator from any integer type.
 
@@ -218,11 +221,11 @@ public:
                     "positive"
                 );
         }
-        in_.set_terminator(static_cast<std::size_t>(count));
+        core_.input.set_terminator(static_cast<std::size_t>(count));
     }
 
     /// Set the None terminator: collect everything, never call found_terminator().
-    void set_terminator(std::nullopt_t) noexcept { in_.set_terminator(std::monostate{}); }
+    void set_terminator(std::nullopt_t) noexcept { core_.input.set_terminator(std::monostate{}); }
 
     /// Restore a terminator obtained from get_terminator().
     template <
@@ -230,7 +233,7 @@ public:
         std::enable_if_t<std::is_same_v<std::decay_t<Term>, terminator>, int> = 0>
     void set_terminator(Term&& t)
     {
-        in_.set_terminator(std::forward<Term>(t));
+        core_.input.set_terminator(std::forward<Term>(t));
     }
 
     /** Limit the bytes collected between two terminators (default: no limit, as CPython).
@@ -243,10 +246,10 @@ public:
         @par Python
         No equivalent: CPython buffers without bound.
     */
-    void set_max_message_size(std::size_t n) noexcept { in_.set_max_message_size(n); }
+    void set_max_message_size(std::size_t n) noexcept { core_.input.set_max_message_size(n); }
 
     /// The limit set by set_max_message_size(); `std::size_t(-1)` when unlimited.
-    std::size_t max_message_size() const noexcept { return in_.max_message_size(); }
+    std::size_t max_message_size() const noexcept { return core_.input.max_message_size(); }
 
     /// A char is not a terminator: write `"\n"`, not `'\n'` (which would be the count 10).
     void set_terminator(char) = delete;
@@ -256,7 +259,7 @@ public:
         @par Python
         get_terminator().
     */
-    terminator const& get_terminator() const noexcept { return in_.get_terminator(); }
+    terminator const& get_terminator() const noexcept { return core_.input.get_terminator(); }
 
     /** Queue a copy of `data`, to be sent after everything already queued.
 
@@ -353,7 +356,7 @@ public:
     /** The bytes queued for output and not yet written (data pushed, and pieces already pulled
         from producers; not what producers will still give). Call it on the executor.
     */
-    std::size_t outgoing_bytes() const noexcept { return out_.bytes(); }
+    std::size_t outgoing_bytes() const noexcept { return core_.output.bytes(); }
 
     /** Report queued output crossing `high` (upward) and then `low` (downward).
 
@@ -378,7 +381,7 @@ public:
     void set_read_timeout(std::chrono::steady_clock::duration d);
 
     /// True from a successful connection (or construction on a connected stream) until close().
-    bool connected() const noexcept { return state_ == state::open; }
+    bool connected() const noexcept { return core_.connected(); }
 
     /// The underlying stream.
     Stream& stream() noexcept { return stream_; }
@@ -472,14 +475,6 @@ protected:
     virtual bool writable() { return true; }
 
 private:
-    enum class state
-    {
-        unconnected,
-        connecting,
-        open,
-        closed
-    };
-
     struct scan_handler;
     struct hook_scope;
 
@@ -513,19 +508,11 @@ private:
     bool in_own_hook() const noexcept { return detail::hook_channel == this; }
     void do_close() noexcept;
     void after_event() noexcept;
-    // Call the watermark hook due, if the queued bytes crossed one (on every push: inline).
-    // Inside user code the crossing waits for the event that ran it.
-    void check_watermarks() noexcept
-    {
-        if (hook_depth_ == 0 && started_ && (above_high_ ? out_.bytes() <= low_water_ : out_.bytes() > high_water_))
-            watermark_crossed();
-    }
-    void watermark_crossed() noexcept;
-    struct timeout_state;
-    // The timeout state, made if `d` is not zero and there is none yet; null if there is none.
-    timeout_state* timeouts(std::chrono::steady_clock::duration d);
-    bool timeouts_enabled() const noexcept;
-    void arm_timer(bool reset) noexcept;
+    // Call the watermark hook due, if the queued bytes crossed one. Inside user code the
+    // crossing waits for the event that ran it.
+    void check_watermarks() noexcept;
+    // Arm the timer for the core's deadline, if a timeout is set.
+    void arm_timer() noexcept;
     void on_timer(boost::system::error_code const& ec) noexcept;
     void do_read() noexcept;
     void on_readable(boost::system::error_code const& ec) noexcept;
@@ -538,42 +525,8 @@ private:
     void on_write(boost::system::error_code const& ec, std::size_t n) noexcept;
     void on_connect(boost::system::error_code const& ec) noexcept;
     std::string describe() const;
-
-    // Close the stream; a socket the peer may still send to is closed with a lingering close.
-    void close_stream() noexcept;
-
-    Stream stream_;
-    detail::input_scanner in_;
-    detail::output_queue out_;
-    std::string incoming_;
-    detail::write_pieces write_buffers_;
-    state state_;
-    // How deep this channel's user code is nested on the executor now (see hook_scope): while
-    // it is not zero, no I/O is started and no hook is called.
-    std::uint32_t hook_depth_ = 0;
-    bool started_ = false;
-    bool reading_ = false;
-    bool writing_ = false;
-    // Sockets: whether the last read suggests the peer keeps sending, waits still to make before
-    // the next read tried without one, and how many after the next try that finds nothing (see
-    // do_read()).
-    bool peer_streams_ = false;
-    std::uint8_t skip_reads_ = 0;
-    std::uint8_t miss_backoff_ = 1;
-    // Peer EOF seen: no more reads.
-    bool eof_ = false;
-    // handle_close() is due for that EOF once the queued output is written.
-    bool close_on_drain_ = false;
-    // The peer went past max_message_size().
-    bool too_long_ = false;
-    // Write watermarks; above_high_ while between the high crossing and the low one.
-    std::size_t low_water_ = 0;
-    std::size_t high_water_ = static_cast<std::size_t>(-1);
-    bool above_high_ = false;
-    // Byte counts and the time of the last I/O (written on the executor, read anywhere).
-    std::atomic<std::uint64_t> bytes_received_{0};
-    std::atomic<std::uint64_t> bytes_sent_{0};
-    std::atomic<clock::rep> last_io_;
+    // Close the stream; a connected socket the peer may still send to gets a lingering close.
+    void close_stream(bool connected) noexcept;
     // Account `n` bytes moved now, read or written; returns the time.
     clock::time_point count_io(std::atomic<std::uint64_t>& counter, std::size_t n) noexcept
     {
@@ -582,18 +535,21 @@ private:
         last_io_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
         return now;
     }
-    // Timeouts (zero: off), when bytes last moved, and the one timer that checks them.
-    struct timeout_state
-    {
-        explicit timeout_state(executor_type const& ex) : timer(ex) {}
-        clock::duration idle{0};
-        clock::duration read{0};
-        clock::time_point last_read{};
-        clock::time_point last_io{};
-        boost::asio::steady_timer timer;
-        bool armed = false;
-    };
-    std::unique_ptr<timeout_state> timeouts_; // made by the first set_*_timeout()
+
+    // The I/O object.
+    Stream stream_;
+    // Every decision: state, reading and writing, watermarks, timeouts, pacing, user code.
+    detail::channel_core core_;
+    // The sample collector's buffer (_collect_incoming_data(), _get_data()).
+    std::string incoming_;
+    // The buffers of the write in flight: Asio holds a view of them until on_write().
+    detail::write_pieces write_buffers_;
+    // The timer of the timeouts, made when the first is set.
+    std::unique_ptr<boost::asio::steady_timer> timer_;
+    // Byte counts and the time of the last I/O: written on the executor, read from anywhere.
+    std::atomic<std::uint64_t> bytes_received_{0};
+    std::atomic<std::uint64_t> bytes_sent_{0};
+    std::atomic<clock::rep> last_io_;
 };
 
 /// The channel over TCP.

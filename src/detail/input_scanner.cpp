@@ -40,34 +40,24 @@ std::size_t find_multibyte_terminator(std::string_view haystack, std::string_vie
     return std::string_view::npos;
 }
 
-namespace {
-
-// One spare receive buffer per thread. A channel that waits for input gives its buffer back
-// here (release()), so an idle connection holds none, and the next read on this thread takes it
-// again instead of allocating.
-struct spare_buffer
-{
-    std::unique_ptr<char[]> data;
-    std::size_t capacity = 0;
-};
-
-thread_local spare_buffer spare;
-
-} // namespace
-
 void input_scanner::set_terminator(terminator t) noexcept
 {
     term_ = std::move(t);
     ++generation_;
 }
 
-char* input_scanner::prepare(std::size_t n)
+char* input_scanner::prepare(std::size_t n, receive_spare& spare)
 {
     if (!buffer_ && spare.data && spare.capacity >= n)
     {
         buffer_ = std::move(spare.data);
         capacity_ = std::exchange(spare.capacity, 0);
     }
+    return prepare(n);
+}
+
+char* input_scanner::prepare(std::size_t n)
+{
     std::size_t const pending_size = end_ - begin_;
     if (capacity_ - end_ >= n)
         return buffer_.get() + end_;
@@ -96,7 +86,7 @@ void input_scanner::commit(std::size_t n) noexcept
     end_ += n;
 }
 
-bool input_scanner::release() noexcept
+bool input_scanner::release(receive_spare& spare) noexcept
 {
     if (begin_ != end_ || !buffer_)
         return false;

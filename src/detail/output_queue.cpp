@@ -61,6 +61,8 @@ void output_queue::push_close()
 
 bool output_queue::pop_mark(std::exception_ptr& error) noexcept
 {
+    if (!in_flight_ && !pulling_)
+        pop_finished(); // a producer exhausted (or failed) just before the mark
     if (!mark_due())
         return false;
     BOOST_ASSERT(!in_flight_ && !pulling_);

@@ -443,13 +443,34 @@ BOOST_AUTO_TEST_CASE(release_frees_only_an_empty_buffer)
     input_scanner s;
     s.set_terminator(std::string("\r\n"));
     recording_handler h(s);
+    asynchat::detail::receive_spare spare;
     feed(s, h, "ab\r");
-    BOOST_TEST(!s.release());
+    BOOST_TEST(!s.release(spare));
     feed(s, h, "\n");
-    BOOST_TEST(s.release());
+    BOOST_TEST(s.release(spare));
     BOOST_TEST(s.capacity() == 0u);
+    BOOST_TEST(spare.capacity != 0u); // the storage went to the spare
+    // The next prepare() with the spare takes it back instead of allocating.
+    char const* const storage = spare.data.get();
+    BOOST_TEST(s.prepare(1, spare) == storage);
+    BOOST_TEST(!spare.data);
     feed(s, h, "c\r\n");
     BOOST_TEST(h.rec.events == events({C("ab"), T("\r\n"), C("c"), T("\r\n")}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_message_past_the_limit_sets_too_long_and_stops)
+{
+    input_scanner s;
+    s.set_terminator(std::string("\n"));
+    s.set_max_message_size(3);
+    recording_handler h(s);
+    feed(s, h, "ab\nabcd\nxy\n");
+    BOOST_TEST(s.too_long());
+    BOOST_TEST(h.rec.events == (std::vector<std::string>{C("ab"), T("\n"), "too long"}), boost::test_tools::per_element());
+    // Even a handler that would go on gets nothing more.
+    h.stop = false;
+    s.process(h);
+    BOOST_TEST(h.rec.events.size() == 3u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -28,6 +28,15 @@ inline std::size_t find_terminator(std::string_view haystack, std::string_view n
     return hit ? static_cast<std::size_t>(static_cast<char const*>(hit) - haystack.data()) : std::string_view::npos;
 }
 
+/** Receive storage given back by a scanner with nothing pending, for the next prepare() to take
+    instead of allocating. The channel keeps one per thread, so an idle connection holds none.
+*/
+struct receive_spare
+{
+    std::unique_ptr<char[]> data;
+    std::size_t capacity = 0;
+};
+
 /** The receive buffer and CPython's handle_read loop, without any I/O.
 
     The owner reads into prepare()/commit() and then calls process(), which delivers the received
@@ -51,6 +60,9 @@ public:
     /// Return room for `n` more bytes after the pending ones, growing the buffer if needed.
     char* prepare(std::size_t n);
 
+    /// prepare(), taking the storage from `spare` first if the scanner has none.
+    char* prepare(std::size_t n, receive_spare& spare);
+
     /// Account `n` bytes written into the room returned by prepare().
     void commit(std::size_t n) noexcept;
 
@@ -72,9 +84,12 @@ public:
     void set_max_message_size(std::size_t n) noexcept { max_message_ = n; }
     std::size_t max_message_size() const noexcept { return max_message_; }
 
-    /// Give up the storage when nothing is pending (to this thread's spare, which the next
-    /// prepare() on the thread takes back); returns true if it did.
-    bool release() noexcept;
+    /// Give up the storage when nothing is pending, to `spare` if it has none (the next
+    /// prepare() with that spare takes it back); returns true if it did.
+    bool release(receive_spare& spare) noexcept;
+
+    /// True once a message went past max_message_size(): process() delivers nothing more.
+    bool too_long() const noexcept { return too_long_; }
 
     /// The size of the storage, for memory accounting.
     std::size_t capacity() const noexcept { return capacity_; }
@@ -107,6 +122,7 @@ private:
     {
         if (data.size() > max_message_ - collected_)
         {
+            too_long_ = true;
             h.message_too_long();
             return false;
         }
@@ -127,6 +143,7 @@ private:
     terminator term_;
     std::size_t max_message_ = static_cast<std::size_t>(-1);
     std::size_t collected_ = 0; // delivered since the last terminator
+    bool too_long_ = false;
     // Bumped by set_terminator(), so that process() can tell whether a handler replaced the
     // terminator while it was being called.
     std::uint64_t generation_ = 0;
@@ -141,7 +158,7 @@ void input_scanner::process(Handler& h)
 {
     // A transliteration of CPython's loop. Each branch reads the terminator afresh, so changes
     // made by the handler take effect at exactly the position reached.
-    while (begin_ != end_ && h.proceed())
+    while (begin_ != end_ && !too_long_ && h.proceed())
     {
         std::string_view const data = pending();
         if (auto const* count = std::get_if<std::size_t>(&term_); count && *count != 0)

@@ -37,13 +37,13 @@ struct basic_async_chat<Stream>::scan_handler
         chat.found_terminator();
     }
     std::size_t messages = 0;
-    bool proceed() const noexcept { return chat.state_ != state::closed && !chat.too_long_; }
-    void message_too_long() noexcept { chat.too_long_ = true; }
+    bool proceed() const noexcept { return !chat.core_.closed(); }
+    void message_too_long() noexcept {}
 };
 
 // While it lives, this thread runs user code of `chat` (a hook or a producer): calls the user
 // code makes on the channel change its state but start no I/O and call no other hook (see
-// in_own_hook(), check_watermarks(), after_event()); the event that ran the user code carries
+// channel_core::user_code()); the event that ran the user code carries
 // out what they asked for once it returns. So the I/O state machine is never re-entered.
 template <class Stream>
 struct basic_async_chat<Stream>::hook_scope
@@ -51,13 +51,13 @@ struct basic_async_chat<Stream>::hook_scope
     explicit hook_scope(basic_async_chat& c) noexcept
         : chat(c), outer(std::exchange(detail::hook_channel, &c))
     {
-        ++chat.hook_depth_;
+        chat.core_.enter_user_code();
     }
     hook_scope(hook_scope const&) = delete;
     hook_scope& operator=(hook_scope const&) = delete;
     ~hook_scope()
     {
-        --chat.hook_depth_;
+        chat.core_.leave_user_code();
         detail::hook_channel = outer;
     }
 
@@ -138,14 +138,14 @@ inline constexpr std::size_t max_write_bytes = 1024 * 1024;
 template <class Stream>
 basic_async_chat<Stream>::basic_async_chat(Stream connected_stream)
     : stream_(std::move(connected_stream)),
-      state_(stream_.is_open() ? state::open : state::unconnected),
+      core_(stream_.is_open()),
       last_io_(clock::now().time_since_epoch().count())
 {
 }
 
 template <class Stream>
 basic_async_chat<Stream>::basic_async_chat(executor_type const& ex)
-    : stream_(ex), state_(state::unconnected), last_io_(clock::now().time_since_epoch().count())
+    : stream_(ex), core_(false), last_io_(clock::now().time_since_epoch().count())
 {
 }
 
@@ -156,12 +156,12 @@ template <class Stream>
 basic_async_chat<Stream>::~basic_async_chat()
 {
 #ifndef NDEBUG
-    if (!started_ && state_ == state::open)
+    if (core_.get_state() == detail::channel_core::state::connected)
     {
         std::ostringstream line;
         line << "asynchat: warning: " << describe() << " on a connected stream was destroyed without "
-             << "start(): " << out_.bytes() << " queued bytes were never sent and the peer sees a "
-             << "reset; call start() once the channel is owned by a std::shared_ptr\n";
+             << "start(): " << core_.output.bytes() << " queued bytes were never sent and the peer "
+             << "sees a reset; call start() once the channel is owned by a std::shared_ptr\n";
         std::string const text = line.str();
         std::fwrite(text.data(), 1, text.size(), stderr);
     }
@@ -202,10 +202,10 @@ void basic_async_chat<Stream>::start()
     on_executor(
         [this]
         {
-            if (state_ == state::closed)
+            if (!core_.start())
                 return leave_map(); // closed before it started
-            started_ = true;
-            arm_timer(true);
+            core_.restart_clocks(clock::now());
+            arm_timer();
             check_watermarks(); // for what the constructor pushed
             after_event();
         }
@@ -219,14 +219,13 @@ void basic_async_chat<Stream>::connect(endpoint_type const& ep)
     on_executor(
         [this, ep]
         {
-            if (state_ == state::closed)
+            if (core_.closed())
                 leave_map(); // closed before it connected
-            if (state_ != state::unconnected)
+            if (!core_.begin_connect())
                 throw std::logic_error(
                     "asynchat::async_chat::connect: the channel is already connected, connecting "
                     "or closed"
                 );
-            state_ = state::connecting;
             boost::system::error_code ec;
             if (!stream_.is_open())
                 stream_.open(ep.protocol(), ec);
@@ -278,9 +277,9 @@ void basic_async_chat<Stream>::close_when_done()
     on_executor(
         [this]
         {
-            if (state_ == state::closed)
+            if (core_.closed())
                 return;
-            out_.push_close();
+            core_.output.push_close();
             do_write();
         }
     );
@@ -301,9 +300,9 @@ void basic_async_chat<Stream>::resume_reading()
 template <class Stream>
 void basic_async_chat<Stream>::discard_buffers()
 {
-    in_.discard();
+    core_.input.discard();
     incoming_.clear();
-    out_.discard();
+    core_.output.discard();
     check_watermarks();
 }
 
@@ -314,77 +313,51 @@ void basic_async_chat<Stream>::set_write_watermarks(std::size_t low, std::size_t
         throw std::invalid_argument(
             "asynchat::async_chat::set_write_watermarks: low must not exceed high"
         );
-    low_water_ = low;
-    high_water_ = high;
+    core_.set_watermarks(low, high);
     check_watermarks();
     do_write(); // the hook may have pushed
 }
 
 template <class Stream>
-void basic_async_chat<Stream>::watermark_crossed() noexcept
+void basic_async_chat<Stream>::check_watermarks() noexcept
 {
-    above_high_ = !above_high_;
-    if (above_high_)
-        invoke_hook([this] { handle_write_high_water(); });
-    else
-        invoke_hook([this] { handle_write_low_water(); });
+    switch (core_.watermark())
+    {
+    case detail::channel_core::crossing::none:
+        return;
+    case detail::channel_core::crossing::high:
+        return invoke_hook([this] { handle_write_high_water(); });
+    case detail::channel_core::crossing::low:
+        return invoke_hook([this] { handle_write_low_water(); });
+    }
 }
 
 template <class Stream>
 void basic_async_chat<Stream>::set_idle_timeout(clock::duration d)
 {
-    if (timeout_state* t = timeouts(d))
-    {
-        t->idle = d;
-        arm_timer(true);
-    }
+    core_.set_idle_timeout(d, clock::now());
+    arm_timer();
 }
 
 template <class Stream>
 void basic_async_chat<Stream>::set_read_timeout(clock::duration d)
 {
-    if (timeout_state* t = timeouts(d))
-    {
-        t->read = d;
-        arm_timer(true);
-    }
+    core_.set_read_timeout(d, clock::now());
+    arm_timer();
 }
 
 template <class Stream>
-typename basic_async_chat<Stream>::timeout_state* basic_async_chat<Stream>::timeouts(clock::duration d)
+void basic_async_chat<Stream>::arm_timer() noexcept
 {
-    // Made on first use: most channels never time out, and an idle one should not carry it.
-    if (!timeouts_ && d != clock::duration::zero())
-        timeouts_ = std::make_unique<timeout_state>(stream_.get_executor());
-    return timeouts_.get();
-}
-
-template <class Stream>
-bool basic_async_chat<Stream>::timeouts_enabled() const noexcept
-{
-    return timeouts_ && (timeouts_->idle != clock::duration::zero() || timeouts_->read != clock::duration::zero());
-}
-
-template <class Stream>
-void basic_async_chat<Stream>::arm_timer(bool reset) noexcept
-{
-    if (!started_ || state_ != state::open || !timeouts_enabled())
-        return;
-    timeout_state& t = *timeouts_;
-    if (reset)
-        t.last_read = t.last_io = clock::now();
-    else if (t.armed)
+    if (!core_.timing())
         return;
     // One timer for both timeouts, armed for the nearer deadline. I/O does not touch it: when
-    // it fires, on_timer() looks at when bytes last moved and re-arms for the new deadline.
-    auto deadline = clock::time_point::max();
-    if (t.idle != clock::duration::zero())
-        deadline = std::min(deadline, t.last_io + t.idle);
-    if (t.read != clock::duration::zero())
-        deadline = std::min(deadline, t.last_read + t.read);
-    t.armed = true;
-    t.timer.expires_at(deadline); // cancels a wait armed before: its handler sees aborted
-    t.timer.async_wait(
+    // it fires, on_timer() asks the core whether a timeout expired, and re-arms for the new
+    // deadline otherwise. Arming cancels the wait armed before: its handler sees aborted.
+    if (!timer_)
+        timer_ = std::make_unique<boost::asio::steady_timer>(stream_.get_executor());
+    timer_->expires_at(core_.deadline());
+    timer_->async_wait(
         [self = this->shared_from_this()](boost::system::error_code const& ec) { self->on_timer(ec); }
     );
 }
@@ -392,21 +365,16 @@ void basic_async_chat<Stream>::arm_timer(bool reset) noexcept
 template <class Stream>
 void basic_async_chat<Stream>::on_timer(boost::system::error_code const& ec) noexcept
 {
-    if (ec == boost::asio::error::operation_aborted || state_ != state::open)
+    if (ec == boost::asio::error::operation_aborted || !core_.open())
         return;
-    timeout_state& t = *timeouts_;
-    t.armed = false;
     auto const now = clock::now();
-    bool const idle = t.idle != clock::duration::zero() && now - t.last_io >= t.idle;
-    bool const silent = t.read != clock::duration::zero() && now - t.last_read >= t.read;
-    if (idle || silent)
+    if (core_.timed_out(now))
     {
         invoke_hook([this] { handle_timeout(); });
-        arm_timer(true); // still open: the clocks restart
+        core_.restart_clocks(now); // still open: the clocks restart
         after_event();
-        return;
     }
-    arm_timer(false);
+    arm_timer();
 }
 
 template <class Stream>
@@ -494,18 +462,17 @@ std::string basic_async_chat<Stream>::describe() const
 }
 
 //----------------------------------------------------------------------------
-// The I/O state machine. Invariants: at most one read and one write are in flight (reading_,
-// writing_); every completion handler holds the channel; user code runs only inside a
-// hook_scope, and no I/O starts and no hook is called while one is open (hook_depth_ != 0);
-// after each event after_event() re-evaluates readable()/writable() and starts what they allow.
+// Carrying out the core's decisions. Every completion handler holds the channel; user code runs
+// only inside a hook_scope; after each event after_event() starts what the core and readable()/
+// writable() allow.
 
 template <class Stream>
 template <class Data>
 void basic_async_chat<Stream>::do_push(Data&& data)
 {
-    if (state_ == state::closed)
+    if (core_.closed())
         return;
-    out_.push(std::forward<Data>(data));
+    core_.output.push(std::forward<Data>(data));
     check_watermarks();
     do_write();
 }
@@ -535,37 +502,32 @@ void basic_async_chat<Stream>::leave_map() noexcept
 template <class Stream>
 void basic_async_chat<Stream>::do_close() noexcept
 {
-    if (state_ == state::closed)
+    auto const was = core_.close();
+    if (was == detail::channel_core::state::closed)
         return;
-    bool const was_open = state_ == state::open;
-    state_ = state::closed;
     leave_map();
-    if (timeouts_)
-        timeouts_->timer.cancel();
-    // Closing cancels the pending read and write; their handlers see state::closed and return.
-    if (was_open)
-        close_stream();
-    else
-    {
-        boost::system::error_code ignored;
-        stream_.close(ignored);
-    }
+    if (timer_)
+        timer_->cancel();
+    // Closing cancels the pending read and write; their handlers see the channel closed and
+    // return.
+    close_stream(was == detail::channel_core::state::open || was == detail::channel_core::state::connected);
     // Release what the user gave the channel: a producer that holds its channel would otherwise
     // keep both alive for ever. The batch of a write in flight stays until it completes (its
     // views are the write's buffers); producers' destructors run as user code.
     std::string().swap(incoming_);
     hook_scope scope(*this);
-    out_.discard();
+    core_.output.discard();
 }
 
 template <class Stream>
-void basic_async_chat<Stream>::close_stream() noexcept
+void basic_async_chat<Stream>::close_stream(bool connected) noexcept
 {
     boost::system::error_code ignored;
     if constexpr (std::is_base_of_v<boost::asio::socket_base, Stream>)
     {
         // A peer that has not sent EOF may have sent what we never read: lingering close.
-        if (!eof_ && lingering_time > clock::duration::zero() && lingering_bytes != 0 && stream_.is_open())
+        if (connected && !core_.eof_seen() && lingering_time > clock::duration::zero() && lingering_bytes != 0 &&
+            stream_.is_open())
         {
             stream_.cancel(ignored);
             stream_.shutdown(Stream::shutdown_send, ignored);
@@ -590,7 +552,7 @@ void basic_async_chat<Stream>::close_stream() noexcept
 template <class Stream>
 void basic_async_chat<Stream>::after_event() noexcept
 {
-    if (hook_depth_ != 0)
+    if (core_.user_code() != 0)
         return; // the event running the user code does it when the user code returns
     do_write();
     do_read();
@@ -601,12 +563,12 @@ void basic_async_chat<Stream>::do_read() noexcept
 {
     // While input is being delivered, on_read() starts the next read itself when it is done;
     // starting it from a hook (resume_reading()) could move the buffer under the hook's view.
-    if (hook_depth_ != 0 || !started_ || reading_ || eof_ || state_ != state::open)
+    if (!core_.may_read())
         return;
     // readable() is user code: it may have closed the channel, or pushed (written here).
     bool const readable = ask(&basic_async_chat::readable);
     do_write();
-    if (!readable || reading_ || state_ != state::open)
+    if (!readable || !core_.may_read())
         return;
     if (ac_in_buffer_size == 0)
     {
@@ -617,28 +579,25 @@ void basic_async_chat<Stream>::do_read() noexcept
     }
     if constexpr (std::is_base_of_v<boost::asio::socket_base, Stream>)
     {
-        // Sockets: when the peer keeps sending (the last read held several messages, or filled
-        // the buffer), try a read before waiting, as Asio does: that saves the wait and the
-        // epoll_ctl with which Asio re-arms it. The try is posted, so it comes after the
-        // handlers already queued, the completion of the write just started among them, which
-        // gives the peer time to send more. After a try that finds nothing the next reads wait
-        // first, more of them after each miss. A request/response peer (one message a read)
-        // is never tried: that would be a wasted call a request, and the queued tries delay
-        // the waits of other channels (p99 latency tripled in bench/ pingpong with 50 peers).
-        // Either way the buffer goes back to the thread until the read: a connection keeps no
-        // 64 KiB buffer, only a partial terminator if one is pending.
+        // Sockets: when the peer keeps sending, try a read before waiting, as Asio does (see
+        // channel_core::read_pacing): that saves the wait and the epoll_ctl with which Asio
+        // re-arms it. The try is posted, so it comes after the handlers already queued, the
+        // completion of the write just started among them, which gives the peer time to send
+        // more. A request/response peer (one message a read) is never tried: that would be a
+        // wasted call a request, and the queued tries delay the waits of other channels (p99
+        // latency tripled in bench/ pingpong with 50 peers). Either way the buffer goes back to
+        // the thread until the read: a connection keeps no 64 KiB buffer, only a partial
+        // terminator if one is pending.
         boost::system::error_code ignored;
         if (!stream_.non_blocking())
             stream_.non_blocking(true, ignored);
-        reading_ = true;
-        in_.release();
-        if (peer_streams_ && skip_reads_ == 0)
+        core_.read_started();
+        core_.input.release(detail::spare_receive_buffer);
+        if (core_.pacing.try_first())
         {
             boost::asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->on_read_try(); });
             return;
         }
-        if (skip_reads_ != 0)
-            --skip_reads_;
         // Wait for readability, then read without blocking (on_readable()).
         stream_.async_wait(
             Stream::wait_read,
@@ -650,14 +609,14 @@ void basic_async_chat<Stream>::do_read() noexcept
     char* room;
     try
     {
-        room = in_.prepare(ac_in_buffer_size);
+        room = core_.input.prepare(ac_in_buffer_size, detail::spare_receive_buffer);
     }
     catch (...)
     {
         report_error(std::current_exception());
         return;
     }
-    reading_ = true;
+    core_.read_started();
     stream_.async_read_some(
         boost::asio::buffer(room, ac_in_buffer_size),
         [self = this->shared_from_this()](boost::system::error_code const& ec, std::size_t n)
@@ -668,8 +627,8 @@ void basic_async_chat<Stream>::do_read() noexcept
 template <class Stream>
 void basic_async_chat<Stream>::on_readable(boost::system::error_code const& ec) noexcept
 {
-    reading_ = false;
-    if (ec || state_ == state::closed)
+    core_.read_done();
+    if (ec || core_.closed())
         return on_read(ec, 0);
     if (!read_now())
         do_read(); // a spurious wake-up: wait again
@@ -678,17 +637,13 @@ void basic_async_chat<Stream>::on_readable(boost::system::error_code const& ec) 
 template <class Stream>
 void basic_async_chat<Stream>::on_read_try() noexcept
 {
-    reading_ = false;
-    if (state_ != state::open)
+    core_.read_done();
+    if (!core_.open())
         return;
-    if (read_now())
-    {
-        miss_backoff_ = 1;
-        return;
-    }
-    skip_reads_ = miss_backoff_;
-    miss_backoff_ = static_cast<std::uint8_t>(std::min(2 * miss_backoff_, 16));
-    do_read();
+    bool const got = read_now();
+    core_.pacing.tried(got);
+    if (!got)
+        do_read();
 }
 
 template <class Stream>
@@ -697,7 +652,7 @@ bool basic_async_chat<Stream>::read_now() noexcept
     char* room;
     try
     {
-        room = in_.prepare(ac_in_buffer_size);
+        room = core_.input.prepare(ac_in_buffer_size, detail::spare_receive_buffer);
     }
     catch (...)
     {
@@ -715,16 +670,15 @@ bool basic_async_chat<Stream>::read_now() noexcept
 template <class Stream>
 void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std::size_t n) noexcept
 {
-    reading_ = false;
-    if (state_ == state::closed)
+    core_.read_done();
+    if (core_.closed())
         return;
     if (ec)
     {
         if (ec == boost::asio::error::eof)
         {
             // The peer will send no more, but may still read: write what is queued first.
-            eof_ = true;
-            close_on_drain_ = true;
+            core_.peer_eof();
             do_write();
         }
         else if (detail::is_disconnect(ec))
@@ -737,18 +691,16 @@ void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std:
         }
         return;
     }
-    in_.commit(n);
-    auto const now = count_io(bytes_received_, n);
-    if (timeouts_enabled())
-        timeouts_->last_read = timeouts_->last_io = now;
+    core_.input.commit(n);
+    core_.bytes_moved(true, count_io(bytes_received_, n));
     std::exception_ptr error;
     {
         hook_scope scope(*this);
         try
         {
             scan_handler h{*this};
-            in_.process(h);
-            peer_streams_ = h.messages > 1 || n == ac_in_buffer_size;
+            core_.input.process(h);
+            core_.pacing.delivered(h.messages, n == ac_in_buffer_size);
         }
         catch (...)
         {
@@ -757,7 +709,7 @@ void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std:
     }
     if (error)
         report_error(error);
-    if (too_long_)
+    if (core_.input.too_long())
     {
         // The peer exceeded max_message_size(): report it, then close whatever the handler did.
         report_error(std::make_exception_ptr(
@@ -772,30 +724,28 @@ void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std:
 template <class Stream>
 void basic_async_chat<Stream>::do_write() noexcept
 {
-    while (hook_depth_ == 0 && started_ && !writing_ && state_ == state::open)
+    using step = detail::channel_core::write_step;
+    for (;;)
     {
         std::exception_ptr error;
-        if (out_.pop_mark(error))
+        switch (core_.next_write(error))
         {
-            // A producer failed here, or close_when_done()'s mark: everything before it is
-            // written. CPython calls handle_close() for the mark, not close().
-            if (error)
-                report_error(error);
-            else
-                invoke_hook([this] { handle_close(); });
-            continue;
-        }
-        if (out_.empty())
-        {
-            if (close_on_drain_)
-            {
-                close_on_drain_ = false;
-                invoke_hook([this] { handle_close(); });
-            }
+        case step::none:
             return;
+        case step::handle_close:
+            // close_when_done()'s mark (CPython calls handle_close() there, not close()), or
+            // the peer's EOF once everything queued is written.
+            invoke_hook([this] { handle_close(); });
+            continue;
+        case step::report_error:
+            // A producer failed here: everything before it is written.
+            report_error(error);
+            continue;
+        case step::write:
+            break;
         }
         // writable() is user code: it may have closed the channel, or pushed.
-        if (!ask(&basic_async_chat::writable) || writing_ || state_ != state::open)
+        if (!ask(&basic_async_chat::writable) || core_.writing() || !core_.open())
             return;
         if (ac_out_buffer_size == 0)
         {
@@ -805,7 +755,7 @@ void basic_async_chat<Stream>::do_write() noexcept
             ));
             return;
         }
-        if (out_.prepare(ac_out_buffer_size, detail::max_write_bytes, detail::max_write_pieces, write_buffers_))
+        if (core_.output.prepare(ac_out_buffer_size, detail::max_write_bytes, detail::max_write_pieces, write_buffers_))
         {
             pull();
             check_watermarks(); // what the producer gave counts as queued
@@ -813,7 +763,7 @@ void basic_async_chat<Stream>::do_write() noexcept
         }
         if (write_buffers_.empty())
             continue; // a mark is due, or the queue is empty
-        writing_ = true;
+        BOOST_ASSERT(core_.writing());
         auto on_written = [self = this->shared_from_this()](boost::system::error_code const& ec, std::size_t n)
         { self->on_write(ec, n); };
         // async_write keeps a copy of the buffer sequence: a range over write_buffers_ (which
@@ -826,13 +776,14 @@ void basic_async_chat<Stream>::do_write() noexcept
                 boost::make_iterator_range(write_buffers_.data(), write_buffers_.data() + write_buffers_.size()),
                 std::move(on_written)
             );
+        return;
     }
 }
 
 template <class Stream>
 void basic_async_chat<Stream>::pull() noexcept
 {
-    producer& p = out_.begin_pull();
+    producer& p = core_.output.begin_pull();
     std::string piece;
     std::exception_ptr error;
     {
@@ -848,25 +799,25 @@ void basic_async_chat<Stream>::pull() noexcept
     }
     // The queue stays consistent whatever more() did (pushes, discard_buffers(), close()); a
     // producer it is done with dies after, as user code.
-    std::unique_ptr<producer> done = error ? out_.fail_pull(std::move(error)) : out_.end_pull(std::move(piece));
+    std::unique_ptr<producer> done =
+        error ? core_.output.fail_pull(std::move(error)) : core_.output.end_pull(std::move(piece));
     hook_scope scope(*this);
     done.reset();
-    if (state_ == state::closed)
-        out_.discard(); // closed by the producer: what it gave is not sent either
+    if (core_.closed())
+        core_.output.discard(); // closed by the producer: what it gave is not sent either
 }
 
 template <class Stream>
 void basic_async_chat<Stream>::on_write(boost::system::error_code const& ec, std::size_t n) noexcept
 {
-    writing_ = false;
     // What was written is gone, even when the write failed part way or the channel closed
     // meanwhile: it must never be written twice.
-    out_.consume(n);
+    core_.output.consume(n);
     auto const now = count_io(bytes_sent_, n);
-    if (state_ == state::closed)
+    if (core_.closed())
     {
         hook_scope scope(*this);
-        out_.discard();
+        core_.output.discard();
         return;
     }
     if (ec)
@@ -877,8 +828,7 @@ void basic_async_chat<Stream>::on_write(boost::system::error_code const& ec, std
             report_error(std::make_exception_ptr(boost::system::system_error(ec, "write")));
         return;
     }
-    if (timeouts_enabled())
-        timeouts_->last_io = now;
+    core_.bytes_moved(false, now);
     check_watermarks();
     after_event();
 }
@@ -886,21 +836,22 @@ void basic_async_chat<Stream>::on_write(boost::system::error_code const& ec, std
 template <class Stream>
 void basic_async_chat<Stream>::on_connect(boost::system::error_code const& ec) noexcept
 {
-    if (state_ == state::closed)
+    if (core_.closed())
         return;
     if (ec)
     {
         // Close the socket so that a later connect() starts from a fresh one.
         boost::system::error_code ignored;
         stream_.close(ignored);
-        state_ = state::unconnected;
+        core_.connect_done(false);
         report_error(std::make_exception_ptr(boost::system::system_error(ec, "connect")));
         return;
     }
-    state_ = state::open;
-    started_ = true;
-    arm_timer(true);
+    core_.connect_done(true);
+    core_.restart_clocks(clock::now());
+    arm_timer();
     invoke_hook([this] { handle_connect(); });
+    check_watermarks(); // for what was pushed before
     after_event();
 }
 

@@ -1,0 +1,334 @@
+// asynchat: the channel's decisions without I/O: states, the write steps, watermarks, timeouts,
+// read pacing and the rule for user code
+// SPDX-License-Identifier: BSL-1.0
+#ifndef ASYNCHAT_DETAIL_CHANNEL_CORE_HPP
+#define ASYNCHAT_DETAIL_CHANNEL_CORE_HPP
+
+#include <asynchat/detail/input_scanner.hpp>
+#include <asynchat/detail/output_queue.hpp>
+
+#include <boost/assert.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <utility>
+
+namespace asynchat::detail {
+
+/** What async_chat decides, as a plain object that is told what happened and answers what to do
+    next; basic_async_chat carries the answers out with Asio and calls the hooks. Everything here
+    is tested step by step without a network (test/detail/channel_core.cpp).
+
+    Owns the receive side (input_scanner) and the send side (output_queue) and keeps:
+    - the channel's state: unconnected -> connecting -> connected -> open -> closed (connected:
+      on a connected stream, not started; open: started, I/O runs);
+    - the read side: idle, a read in flight, the peer's EOF seen with handle_close() due once the
+      output is written, or that handle_close() called;
+    - the rule for user code: while user code of the channel runs (user_code() != 0), no I/O is
+      started and no hook is called; the event that ran it carries on when it returns;
+    - the write steps: what is due when no write is in flight (a close or error mark, the
+      handle_close() of a drained EOF, a write);
+    - the write watermarks and their hysteresis;
+    - the idle and read timeouts, with time as an input;
+    - the pacing of reads tried before waiting (sockets).
+
+    Invariants (asserted): at most one read and one write in flight; a write is in flight exactly
+    while output has a prepared batch; nothing starts while user code runs or before start().
+*/
+class channel_core
+{
+public:
+    using clock = std::chrono::steady_clock;
+
+    enum class state : std::uint8_t
+    {
+        unconnected, // a client channel before connect()
+        connecting,  // connect() in progress
+        connected,   // on a connected stream, start() not yet run
+        open,        // started: reads and writes run
+        closed
+    };
+
+    enum class read_side : std::uint8_t
+    {
+        idle,        // no read in flight
+        reading,     // a read (or the wait before it) in flight
+        eof_pending, // the peer sent EOF; handle_close() is due once the output is written
+        eof_done     // that handle_close() was called
+    };
+
+    /// What the channel should do next on the sending side (see next_write()).
+    enum class write_step : std::uint8_t
+    {
+        none,         // nothing now: a write is in flight, nothing is queued, or not allowed
+        handle_close, // call handle_close(): close_when_done()'s mark, or the drained EOF
+        report_error, // report the error of a failed producer (error_out)
+        write         // ask writable(), then prepare() and write or pull
+    };
+
+    /// A watermark crossed (see watermark()).
+    enum class crossing : std::uint8_t
+    {
+        none,
+        high,
+        low
+    };
+
+    input_scanner input;
+    output_queue output;
+
+    explicit channel_core(bool connected_stream) noexcept
+        : state_(connected_stream ? state::connected : state::unconnected)
+    {
+    }
+
+    //------------------------------------------------------------------------
+    // State.
+
+    state get_state() const noexcept { return state_; }
+    bool connected() const noexcept { return state_ == state::connected || state_ == state::open; }
+    bool open() const noexcept { return state_ == state::open; }
+    bool closed() const noexcept { return state_ == state::closed; }
+
+    /// start() ran: true if the channel starts now, false if it was closed before.
+    bool start() noexcept
+    {
+        if (state_ == state::closed)
+            return false;
+        BOOST_ASSERT(state_ == state::connected);
+        state_ = state::open;
+        return true;
+    }
+
+    /// connect() ran: true if a connect may begin (the channel is unconnected).
+    bool begin_connect() noexcept
+    {
+        if (state_ != state::unconnected)
+            return false;
+        state_ = state::connecting;
+        return true;
+    }
+
+    /// The connect completed: open on success, unconnected again on failure.
+    void connect_done(bool ok) noexcept
+    {
+        BOOST_ASSERT(state_ == state::connecting);
+        state_ = ok ? state::open : state::unconnected;
+    }
+
+    /// close(): returns the state it was in (closed if it already was).
+    state close() noexcept { return std::exchange(state_, state::closed); }
+
+    //------------------------------------------------------------------------
+    // User code.
+
+    /// How deep the channel's user code is nested now; no I/O starts and no hook runs unless 0.
+    std::uint32_t user_code() const noexcept { return depth_; }
+    void enter_user_code() noexcept { ++depth_; }
+    void leave_user_code() noexcept
+    {
+        BOOST_ASSERT(depth_ != 0);
+        --depth_;
+    }
+
+    //------------------------------------------------------------------------
+    // Reading.
+
+    read_side reading() const noexcept { return read_; }
+
+    /// True when a read may start now (readable() is asked next).
+    bool may_read() const noexcept { return depth_ == 0 && state_ == state::open && read_ == read_side::idle; }
+
+    void read_started() noexcept
+    {
+        BOOST_ASSERT(may_read());
+        read_ = read_side::reading;
+    }
+
+    /// The read in flight completed (with bytes, nothing, or an error).
+    void read_done() noexcept
+    {
+        if (read_ == read_side::reading)
+            read_ = read_side::idle;
+    }
+
+    /// The peer sent EOF: no more reads; handle_close() once the output is written.
+    void peer_eof() noexcept { read_ = read_side::eof_pending; }
+
+    /// The peer's EOF was seen (nothing unread can arrive any more).
+    bool eof_seen() const noexcept { return read_ == read_side::eof_pending || read_ == read_side::eof_done; }
+
+    /** The pacing of socket reads: while the peer keeps sending (the last read held several
+        messages, or filled the buffer), the next read is tried before waiting for readability;
+        after a try that finds nothing, the next reads wait first, more of them after each miss
+        (1, 2, 4, ... 16).
+    */
+    struct read_pacing
+    {
+        bool peer_streams = false;
+        std::uint8_t skip = 0;    // waits still to make before the next try
+        std::uint8_t backoff = 1; // waits after the next miss
+
+        /// True if the next read should be tried at once; counts a wait otherwise.
+        bool try_first() noexcept
+        {
+            if (peer_streams && skip == 0)
+                return true;
+            if (skip != 0)
+                --skip;
+            return false;
+        }
+
+        /// The try found bytes (true) or nothing.
+        void tried(bool got) noexcept
+        {
+            if (got)
+            {
+                backoff = 1;
+                return;
+            }
+            skip = backoff;
+            backoff = static_cast<std::uint8_t>(std::min(2 * backoff, 16));
+        }
+
+        /// A read delivered `messages` messages and filled the buffer or not.
+        void delivered(std::size_t messages, bool filled) noexcept { peer_streams = messages > 1 || filled; }
+    };
+    read_pacing pacing;
+
+    //------------------------------------------------------------------------
+    // Writing.
+
+    /// True while a write is in flight.
+    bool writing() const noexcept { return output.in_flight(); }
+
+    /** The next step on the sending side, when no user code runs and no write is in flight.
+
+        A close mark or the drained EOF gives handle_close (the EOF once); an error mark gives
+        report_error with its exception in `error`; queued output gives write.
+    */
+    write_step next_write(std::exception_ptr& error) noexcept
+    {
+        if (depth_ != 0 || state_ != state::open || output.in_flight())
+            return write_step::none;
+        if (output.pop_mark(error))
+            return error ? write_step::report_error : write_step::handle_close;
+        if (output.empty())
+        {
+            if (read_ != read_side::eof_pending)
+                return write_step::none;
+            read_ = read_side::eof_done;
+            return write_step::handle_close;
+        }
+        return write_step::write;
+    }
+
+    //------------------------------------------------------------------------
+    // Watermarks.
+
+    /// Report crossings of `high` (upward) and then `low` (downward); the caller checks low <= high.
+    void set_watermarks(std::size_t low, std::size_t high) noexcept
+    {
+        BOOST_ASSERT(low <= high);
+        low_water_ = low;
+        high_water_ = high;
+    }
+
+    /** The crossing due now, if any, and taken: high once the queued bytes rose above the high
+        mark, then low once they fell to the low mark, and so on. None while user code runs or
+        before start(): the crossing is reported when the event that ran it carries on.
+    */
+    crossing watermark() noexcept
+    {
+        if (depth_ != 0 || state_ != state::open)
+            return crossing::none;
+        std::size_t const queued = output.bytes();
+        if (above_high_ ? queued > low_water_ : queued <= high_water_)
+            return crossing::none;
+        above_high_ = !above_high_;
+        return above_high_ ? crossing::high : crossing::low;
+    }
+
+    //------------------------------------------------------------------------
+    // Timeouts. Time is an input: `now` comes from the caller.
+
+    /// Set the idle timeout (no byte in or out for `d`; zero: off); the clocks restart at `now`.
+    void set_idle_timeout(clock::duration d, clock::time_point now) { set_timeout(&timeouts::idle, d, now); }
+
+    /// Set the read timeout (no byte in for `d`; zero: off); the clocks restart at `now`.
+    void set_read_timeout(clock::duration d, clock::time_point now) { set_timeout(&timeouts::read, d, now); }
+
+    /// True if a timeout is set and the channel is open.
+    bool timing() const noexcept { return times_ && state_ == state::open && times_->any(); }
+
+    /// Restart both clocks at `now` (start, and after a timeout the channel survived).
+    void restart_clocks(clock::time_point now) noexcept
+    {
+        if (times_)
+            times_->last_read = times_->last_io = now;
+    }
+
+    /// Bytes were read (true) or written at `now`.
+    void bytes_moved(bool read, clock::time_point now) noexcept
+    {
+        if (!times_)
+            return;
+        times_->last_io = now;
+        if (read)
+            times_->last_read = now;
+    }
+
+    /// When the nearer timeout expires if no byte moves (time_point::max() when none is set).
+    clock::time_point deadline() const noexcept
+    {
+        auto d = clock::time_point::max();
+        if (!times_)
+            return d;
+        if (times_->idle != clock::duration::zero())
+            d = std::min(d, times_->last_io + times_->idle);
+        if (times_->read != clock::duration::zero())
+            d = std::min(d, times_->last_read + times_->read);
+        return d;
+    }
+
+    /// True if a timeout has expired at `now`: handle_timeout() is due.
+    bool timed_out(clock::time_point now) const noexcept { return timing() && now >= deadline(); }
+
+private:
+    struct timeouts
+    {
+        clock::duration idle{0};
+        clock::duration read{0};
+        clock::time_point last_read{};
+        clock::time_point last_io{};
+
+        bool any() const noexcept { return idle != clock::duration::zero() || read != clock::duration::zero(); }
+    };
+
+    void set_timeout(clock::duration timeouts::*which, clock::duration d, clock::time_point now)
+    {
+        // Made on first use: most channels never time out, and an idle one should not carry it.
+        if (!times_ && d == clock::duration::zero())
+            return;
+        if (!times_)
+            times_ = std::make_unique<timeouts>();
+        (*times_).*which = d;
+        restart_clocks(now);
+    }
+
+    state state_;
+    read_side read_ = read_side::idle;
+    bool above_high_ = false; // between the high crossing and the low one
+    std::uint32_t depth_ = 0;
+    std::size_t low_water_ = 0;
+    std::size_t high_water_ = static_cast<std::size_t>(-1);
+    std::unique_ptr<timeouts> times_; // made by the first timeout set
+};
+
+} // namespace asynchat::detail
+
+#endif
