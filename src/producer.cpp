@@ -37,17 +37,22 @@ composite_producer::composite_producer(std::vector<std::unique_ptr<producer>> pr
     : producers_(std::move(producers))
 {
     for (auto const& p : producers_)
+    {
         if (!p)
             throw std::invalid_argument("asynchat::composite_producer: null producer");
+        adopt(*p);
+    }
 }
 
 std::string composite_producer::more()
 {
     while (next_ != producers_.size())
     {
-        std::string piece = producers_[next_]->more();
+        std::string piece = pull(*producers_[next_]);
         if (!piece.empty())
             return piece;
+        if (producers_[next_]->waiting())
+            return not_ready();
         producers_[next_++].reset(); // exhausted: let it go now, as Medusa's pop(0) does
     }
     return {};

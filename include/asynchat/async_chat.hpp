@@ -40,9 +40,6 @@ inline thread_local void const* hook_channel = nullptr;
 /// thread (see input_scanner::release()).
 inline thread_local receive_spare spare_receive_buffer;
 
-/// Write CPython's "uncaptured exception, closing channel" line for `error` to stderr.
-void log_uncaptured(std::string_view channel, std::exception_ptr const& error) noexcept;
-
 /// True for the error codes that mean the peer went away (CPython's _DISCONNECTED set).
 bool is_disconnect(boost::system::error_code const& ec) noexcept;
 
@@ -455,7 +452,15 @@ protected:
 
     /** A socket error, or an exception thrown by a hook or a producer.
 
-        Default: write one line describing it to stderr, then handle_close().
+        Default: log CPython's line, "uncaptured exception, closing channel <repr>
+        (<type>:<what>)", through log_info() with type "error" (`<repr>` names the dynamic type
+        and the peer: `<my_channel connected 127.0.0.1:5555 at 0x...>`), then handle_close().
+        log(), log_info() and ignore_log_types are channel_logger's, shared with dispatcher.
+
+        @param error The exception (a `boost::system::system_error` for a socket error).
+
+        @par Python
+        dispatcher.handle_error(), whose line names the exception's class, value and traceback.
     */
     virtual void handle_error(std::exception_ptr error);
 
@@ -496,6 +501,8 @@ private:
 
     // Pull the producer the output queue found due (see output_queue::prepare()).
     void pull() noexcept;
+    // A producer that was not ready called resume().
+    void on_resume() noexcept;
 
     // Call readable() or writable(); false too when it threw (and handle_error() was called).
     bool ask(bool (basic_async_chat::*predicate)()) noexcept;

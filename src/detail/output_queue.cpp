@@ -30,7 +30,7 @@ void output_queue::push(std::string data)
     if (data.empty() || append_to_tail(data))
         return;
     bytes_ += data.size();
-    entries_.push_back(entry{std::move(data), 0, nullptr, false, nullptr});
+    entries_.push_back(entry{std::move(data), 0, nullptr, false, false, nullptr});
     update_tail();
 }
 
@@ -42,20 +42,20 @@ void output_queue::push_copy(std::string_view data)
     copy.reserve(std::min(std::max(data.size(), last_batch_), coalesce_limit));
     copy.assign(data);
     bytes_ += data.size();
-    entries_.push_back(entry{std::move(copy), 0, nullptr, false, nullptr});
+    entries_.push_back(entry{std::move(copy), 0, nullptr, false, false, nullptr});
     update_tail();
 }
 
 void output_queue::push(std::unique_ptr<producer> p)
 {
     if (p)
-        entries_.push_back(entry{{}, 0, std::move(p), false, nullptr});
+        entries_.push_back(entry{{}, 0, std::move(p), false, false, nullptr});
     update_tail();
 }
 
 void output_queue::push_close()
 {
-    entries_.push_back(entry{{}, 0, nullptr, true, nullptr});
+    entries_.push_back(entry{{}, 0, nullptr, true, false, nullptr});
     update_tail();
 }
 
@@ -108,6 +108,8 @@ bool output_queue::prepare(std::size_t chunk_size, std::size_t max_bytes, std::s
         entry& e = entries_[i];
         if (e.mark)
             break;
+        if (e.prod && e.waiting)
+            break; // not ready: nothing from here on until its resume()
         if (e.prod)
         {
             // CPython pulls a producer only when it is at the head with nothing ahead of it
@@ -161,7 +163,9 @@ producer& output_queue::begin_pull() noexcept
     in_flight_ = false; // whatever prepare() gathered ahead is gathered again afterwards
     pulling_ = true;
     update_tail();
-    return *entries_[due_].prod;
+    producer& p = *entries_[due_].prod;
+    p.waiting_ = false;
+    return p;
 }
 
 std::unique_ptr<producer> output_queue::end_pull(std::string piece)
@@ -177,13 +181,15 @@ std::unique_ptr<producer> output_queue::end_pull(std::string piece)
         if (!piece.empty())
         {
             bytes_ += piece.size();
-            entries_.push_front(entry{std::move(piece), 0, nullptr, false, nullptr});
+            entries_.push_front(entry{std::move(piece), 0, nullptr, false, false, nullptr});
         }
     }
     else
     {
         entry& e = entries_[due_];
-        if (piece.empty())
+        if (piece.empty() && e.prod->waiting_)
+            e.waiting = true;
+        else if (piece.empty())
             done = std::move(e.prod);
         else
         {
@@ -213,11 +219,17 @@ std::unique_ptr<producer> output_queue::fail_pull(std::exception_ptr error)
     {
         done = std::move(entries_[due_].prod);
         auto const at = entries_.begin() + static_cast<std::ptrdiff_t>(due_ + 1);
-        entries_.insert(at, entry{{}, 0, nullptr, true, std::move(error)});
+        entries_.insert(at, entry{{}, 0, nullptr, true, false, std::move(error)});
     }
     due_ = none;
     update_tail();
     return done;
+}
+
+void output_queue::wake() noexcept
+{
+    for (entry& e : entries_)
+        e.waiting = false;
 }
 
 void output_queue::consume(std::size_t n) noexcept

@@ -64,7 +64,8 @@ public:
     /// What the channel should do next on the sending side (see next_write()).
     enum class write_step : std::uint8_t
     {
-        none,         // nothing now: a write is in flight, nothing is queued, or not allowed
+        none,         // nothing now: a write is in flight, nothing is queued, the head producer is
+                      // not ready, or not allowed
         handle_close, // call handle_close(): close_when_done()'s mark, or the drained EOF
         report_error, // report the error of a failed producer (error_out)
         write         // ask writable(), then prepare() and write or pull
@@ -217,6 +218,8 @@ public:
             return write_step::none;
         if (output.pop_mark(error))
             return error ? write_step::report_error : write_step::handle_close;
+        if (output.stalled())
+            return write_step::none; // a producer not ready: wait for its resume()
         if (output.empty())
         {
             if (read_ != read_side::eof_pending)

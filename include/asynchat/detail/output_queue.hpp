@@ -111,7 +111,8 @@ public:
     /// end_pull() that follows if the entry is dropped meanwhile.
     producer& begin_pull() noexcept;
 
-    /** Account the piece returned by the producer being pulled; an empty piece exhausts it.
+    /** Account the piece returned by the producer being pulled; an empty piece exhausts it,
+        unless the producer returned not_ready(): then it waits (see stalled(), wake()).
 
         Returns the producer when the queue is done with it (exhausted, or its entry was dropped
         by discard() during the pull): the caller destroys it, which may run user code, after
@@ -124,6 +125,15 @@ public:
         after the data it gave, so that the error is reported once everything ahead is written.
     */
     std::unique_ptr<producer> fail_pull(std::exception_ptr error);
+
+    /// True when the head is a producer waiting for its resume(): nothing can be written.
+    bool stalled() const noexcept { return !entries_.empty() && entries_.front().waiting; }
+
+    /// The producers waiting (after not_ready()) may be pulled again.
+    void wake() noexcept;
+
+    /// What a producer's resume() wakes (for the owner to listen to after a not_ready()).
+    static producer_link& link_of(producer& p) { return *p.link(); }
 
     /// Remove `n` written bytes from the head; ends the outstanding batch.
     void consume(std::size_t n) noexcept;
@@ -143,6 +153,7 @@ private:
         std::size_t offset = 0;         // bytes of `data` already written
         std::unique_ptr<producer> prod; // non-null while the producer may give more
         bool mark = false;              // a close mark (null error) or an error mark
+        bool waiting = false;           // the producer returned not_ready()
         std::exception_ptr error;       // an error mark's exception
 
         bool drained() const noexcept { return offset == data.size(); }

@@ -388,7 +388,7 @@ std::string basic_async_chat<Stream>::_get_data()
 template <class Stream>
 void basic_async_chat<Stream>::handle_error(std::exception_ptr error)
 {
-    detail::log_uncaptured(describe(), error);
+    this->log_info(detail::uncaptured_message(describe(), error), "error");
     handle_close();
 }
 
@@ -435,10 +435,20 @@ void basic_async_chat<Stream>::report_error(std::exception_ptr const& error) noe
         }
         catch (...)
         {
-            // handle_error() itself failed: nobody is left to tell, so say it and close.
-            // Nothing may escape into io_context::run().
-            detail::log_uncaptured("(handle_error threw) " + describe(), std::current_exception());
+            // handle_error() itself failed: nobody is left to tell but the log, so say it and
+            // close. Nothing may escape into io_context::run().
             failed = true;
+            auto const error_from_handler = std::current_exception();
+            try
+            {
+                detail::log_error(
+                    *this,
+                    detail::uncaptured_message(describe(), error_from_handler, " in handle_error()")
+                );
+            }
+            catch (...)
+            {
+            }
         }
     }
     if (failed)
@@ -448,17 +458,13 @@ void basic_async_chat<Stream>::report_error(std::exception_ptr const& error) noe
 template <class Stream>
 std::string basic_async_chat<Stream>::describe() const
 {
+    // CPython's repr: the subclass, 'connected', the peer's address.
     std::ostringstream peer;
     boost::system::error_code ec;
     auto const ep = stream_.remote_endpoint(ec);
     if (!ec)
         peer << ep;
-    std::ostringstream out;
-    out << "<async_chat " << static_cast<void const*>(this);
-    if (!peer.str().empty())
-        out << " peer " << peer.str();
-    out << '>';
-    return out.str();
+    return detail::channel_repr(*this, connected() ? "connected" : "", peer.str());
 }
 
 //----------------------------------------------------------------------------
@@ -797,14 +803,41 @@ void basic_async_chat<Stream>::pull() noexcept
             error = std::current_exception();
         }
     }
+    // Not ready: listen for its resume() (from any thread) before the queue may let it go.
+    bool resumed = false;
+    if (!error && piece.empty() && p.waiting())
+    {
+        resumed = detail::output_queue::link_of(p).listen(
+            [weak = this->weak_from_this(), ex = stream_.get_executor()]
+            {
+                boost::asio::post(
+                    ex,
+                    [weak]
+                    {
+                        if (auto self = weak.lock())
+                            self->on_resume();
+                    }
+                );
+            }
+        );
+    }
     // The queue stays consistent whatever more() did (pushes, discard_buffers(), close()); a
     // producer it is done with dies after, as user code.
     std::unique_ptr<producer> done =
         error ? core_.output.fail_pull(std::move(error)) : core_.output.end_pull(std::move(piece));
+    if (resumed)
+        core_.output.wake();
     hook_scope scope(*this);
     done.reset();
     if (core_.closed())
         core_.output.discard(); // closed by the producer: what it gave is not sent either
+}
+
+template <class Stream>
+void basic_async_chat<Stream>::on_resume() noexcept
+{
+    core_.output.wake();
+    do_write();
 }
 
 template <class Stream>
