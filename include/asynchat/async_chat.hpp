@@ -40,6 +40,58 @@ inline thread_local void const* hook_channel = nullptr;
 /// thread (see input_scanner::release()).
 inline thread_local receive_spare spare_receive_buffer;
 
+/// Whether `S` is an Asio I/O object: executor_type and get_executor().
+template <class S, class = void>
+struct has_executor : std::false_type
+{
+};
+template <class S>
+struct has_executor<S, std::void_t<typename S::executor_type, decltype(std::declval<S&>().get_executor())>>
+    : std::true_type
+{
+};
+template <class S>
+inline constexpr bool has_executor_v = has_executor<S>::value;
+
+/// Whether `S` has async_read_some() and async_write_some() taking Asio buffers and a handler.
+template <class S, class = void>
+struct is_async_stream : std::false_type
+{
+};
+template <class S>
+struct is_async_stream<
+    S,
+    std::void_t<
+        decltype(std::declval<S&>().async_read_some(
+            boost::asio::mutable_buffer(),
+            std::declval<void (*)(boost::system::error_code, std::size_t)>()
+        )),
+        decltype(std::declval<S&>().async_write_some(
+            boost::asio::const_buffer(),
+            std::declval<void (*)(boost::system::error_code, std::size_t)>()
+        ))>> : std::true_type
+{
+};
+template <class S>
+inline constexpr bool is_async_stream_v = is_async_stream<S>::value;
+
+/// Whether `S` is a stream socket with endpoints: protocol_type, remote_endpoint(), close().
+template <class S, class = void>
+struct has_endpoints : std::false_type
+{
+};
+template <class S>
+struct has_endpoints<
+    S,
+    std::void_t<
+        typename S::protocol_type::endpoint,
+        decltype(std::declval<S const&>().remote_endpoint(std::declval<boost::system::error_code&>())),
+        decltype(std::declval<S&>().close(std::declval<boost::system::error_code&>()))>> : std::true_type
+{
+};
+template <class S>
+inline constexpr bool has_endpoints_v = has_endpoints<S>::value;
+
 /// True for the error codes that mean the peer went away (CPython's _DISCONNECTED set).
 bool is_disconnect(boost::system::error_code const& ec) noexcept;
 
@@ -80,6 +132,10 @@ template <class Stream>
 class basic_async_chat : public detail::channel_base,
                          public std::enable_shared_from_this<basic_async_chat<Stream>>
 {
+    static_assert(detail::has_executor_v<Stream>, "asynchat::basic_async_chat<Stream>: Stream must have an executor_type and get_executor() (an Asio I/O object)");
+    static_assert(detail::is_async_stream_v<Stream>, "asynchat::basic_async_chat<Stream>: Stream must meet Asio's AsyncReadStream and AsyncWriteStream requirements (async_read_some, async_write_some)");
+    static_assert(detail::has_endpoints_v<Stream>, "asynchat::basic_async_chat<Stream>: Stream must be a connected stream socket (protocol_type, remote_endpoint(), async_connect(), close()), e.g. ip::tcp::socket or local::stream_protocol::socket");
+
     using clock = std::chrono::steady_clock;
 
 public:
