@@ -487,22 +487,42 @@ public:
     /// Return the data gathered by _collect_incoming_data() and clear it.
     std::string _get_data();
 
+    // Every hook below runs on the channel's executor, never nested in another hook of the same
+    // channel, and may call any public member of this channel or of another one: what it asks
+    // for takes effect, in order, once it returns. An exception it throws goes to
+    // handle_error().
 protected:
-    /** Receive bytes of the current message. `data` is valid only during the call.
+    /** Receive bytes of the current message, up to the terminator (which is not included).
 
-        Never called with an empty view.
+        @param data The bytes; a view into the receive buffer, valid only during the call, never
+        empty.
+
+        @par Python
+        async_chat.collect_incoming_data(data).
     */
     virtual void collect_incoming_data(std::string_view data) = 0;
 
-    /// The terminator was reached; set a new one here if the protocol changes framing.
+    /** The terminator was reached; set a new one here if the protocol changes framing (it
+        applies to the very next byte).
+
+        @par Python
+        async_chat.found_terminator().
+    */
     virtual void found_terminator() = 0;
 
-    /// The connection started by connect() is established. Default: nothing.
+    /** The connection started by connect() is established; reading starts after it. Default:
+        nothing.
+
+        @par Python
+        dispatcher.handle_connect().
+    */
     virtual void handle_connect() {}
 
-    /** The peer closed the connection, or close_when_done() reached its mark. Default: close().
+    /** The peer closed the connection (after the output already queued was written), reset
+        it, or close_when_done() reached its mark. Default: close().
 
-        On peer EOF the channel first sends the output already queued.
+        @par Python
+        dispatcher.handle_close().
     */
     virtual void handle_close() { close(); }
 
@@ -520,19 +540,43 @@ protected:
     */
     virtual void handle_error(std::exception_ptr error);
 
-    /// Queued output rose above the high watermark (see set_write_watermarks()).
+    /** Queued output rose above the high watermark (see set_write_watermarks()): pause what
+        produces it. Default: nothing.
+
+        @par Python
+        No equivalent (asyncio's pause_writing()).
+    */
     virtual void handle_write_high_water() {}
 
-    /// Queued output fell back to the low watermark.
+    /** Queued output fell back to the low watermark: resume. Default: nothing.
+
+        @par Python
+        No equivalent (asyncio's resume_writing()).
+    */
     virtual void handle_write_low_water() {}
 
-    /// The idle or read timeout expired. Default: close(). The clocks restart if it stays open.
+    /** The idle or read timeout expired (see set_idle_timeout()). Default: close(). The clocks
+        restart if the channel stays open.
+
+        @par Python
+        No equivalent: asyncore never times out.
+    */
     virtual void handle_timeout() { close(); }
 
-    /// Default true; while false, no read is started (re-evaluated after each event).
+    /** Whether to read now. Default true; while false, no read is started. Asked after each
+        event of the channel and on resume_reading(), not polled.
+
+        @par Python
+        dispatcher.readable(), which asyncore asks on every loop pass.
+    */
     virtual bool readable() { return true; }
 
-    /// Default true; while false, queued output is held (re-evaluated after each event).
+    /** Whether to write queued output now. Default true; while false, queued output is held.
+        Asked when output is queued, after each event and on resume_reading(), not polled.
+
+        @par Python
+        async_chat.writable(); CPython's push() sends the first piece even when it is false.
+    */
     virtual bool writable() { return true; }
 
 private:
