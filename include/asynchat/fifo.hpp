@@ -18,31 +18,74 @@ namespace asynchat {
     @par Python
     asynchat.fifo (removed from CPython 3; its output queue became a deque). pop() returns
     `std::nullopt` where Python returned `(0, None)`, and the item where it returned `(1, item)`.
+
+    @par Thread safety
+    A plain container: distinct objects are safe to use from different threads, a shared one is
+    not (no member locks).
 */
 class fifo
 {
 public:
+    /** An empty queue.
+
+        @par Python
+        fifo() (`list=None`).
+    */
     fifo() = default;
 
-    /// Construct with initial contents, first element at the head.
+    /** A queue holding `list`.
+
+        @param list The initial items, the first one at the head (taken by move).
+
+        @par Python
+        fifo(list).
+    */
     explicit fifo(std::deque<std::string> list);
 
-    /// The number of items.
+    /** The number of items in the queue.
+
+        @return The count of items (not of bytes).
+
+        @par Python
+        len(fifo).
+    */
     std::size_t size() const noexcept;
 
-    /// True when the queue holds no item.
+    /** Whether the queue holds no item.
+
+        @return true when size() is 0.
+
+        @par Python
+        fifo.is_empty().
+    */
     bool is_empty() const noexcept;
 
-    /** Return the item at the head without removing it.
+    /** The item at the head, not removed.
 
-        @throws std::out_of_range if the queue is empty (Python raises IndexError).
+        @return A reference to it, valid until the queue is changed.
+        @throws std::out_of_range if the queue is empty.
+
+        @par Python
+        fifo.first(); CPython raises IndexError.
     */
     const std::string& first() const;
 
-    /// Append an item at the tail.
+    /** Append an item at the tail.
+
+        @param data The bytes of the item (any, NULs included), taken by move.
+
+        @par Python
+        fifo.push(data).
+    */
     void push(std::string data);
 
-    /// Remove and return the item at the head, or `std::nullopt` if the queue is empty.
+    /** Remove and return the item at the head.
+
+        @return The item, or `std::nullopt` if the queue is empty (never throws for that).
+
+        @par Python
+        fifo.pop(), which returns `(1, item)` or `(0, None)`.
+    */
     std::optional<std::string> pop();
 
 private:

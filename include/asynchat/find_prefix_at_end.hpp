@@ -20,6 +20,9 @@ namespace asynchat {
     @par Python
     asynchat.find_prefix_at_end(haystack, needle). CPython returns -1 for an empty needle (an
     artefact of its loop); this returns 0, as an empty needle has no proper prefix.
+
+    @par Thread safety
+    A pure function: safe from any thread.
 */
 std::size_t find_prefix_at_end(std::string_view haystack, std::string_view needle) noexcept;
 

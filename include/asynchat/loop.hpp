@@ -25,12 +25,27 @@ namespace asynchat {
     (see dispatcher::idle_retry) is served once per pass but does not count either: such a pass
     waits up to dispatcher::idle_retry instead of spinning.
 
+    @param io The io_context whose channels are served (its channel map is asyncore's map).
+    @param timeout The longest a pass waits for an event, a steady_clock duration (any
+    `std::chrono` duration converts); a zero timeout makes each pass a poll.
+    @param count The number of passes to make, or `std::nullopt` to run until no channel is
+    left open. A count of 0 makes no pass.
     @return The number of passes made.
+    @throws Whatever a handler run on `io` throws, as io_context::run() does. The hooks of
+    channels never do: their exceptions go to the channel's handle_error().
 
     @par Python
     asyncore.loop(timeout=30.0, use_poll=False, map=None, count=None). `use_poll` has no
     equivalent (Asio picks the reactor); `map` is `io`: each io_context has its own channel map.
     asyncore spins at 100% CPU while a channel stays ready without progress; this loop does not.
+
+    @par Thread safety
+    Call it from any thread. Other threads may run `io` meanwhile (with `io.run()` or loop());
+    handlers then run on whichever thread the channels' executors allow.
+
+    @par Executor
+    Runs handlers of `io` on the calling thread, as `io.run()` does; it does not stop `io`, and
+    restarts it if it had stopped.
 */
 std::size_t loop(
     boost::asio::io_context& io,
@@ -41,17 +56,32 @@ std::size_t loop(
 /** Close every channel of `io` and empty its channel map.
 
     Channels close on their executors: at once for those whose executor is the calling thread,
-    otherwise when `io` next runs. They leave the map at once, as in asyncore.
+    otherwise when `io` next runs. They leave the map at once, as in asyncore. Each is closed
+    with its close(), which calls no hook.
+
+    @param io The io_context whose channels are closed.
 
     @par Python
-    asyncore.close_all(map=None).
+    asyncore.close_all(map=None, ignore_all=False). close() reports no error, so nothing is
+    raised and there is no `ignore_all`.
+
+    @par Thread safety
+    Safe to call from any thread, also while other threads run `io`.
 */
 void close_all(boost::asio::io_context& io);
 
 /** The number of open channels of `io` (started and not yet closed).
 
+    Counts every async_chat and dispatcher of `io`'s execution context, whatever its executor.
+
+    @param io The io_context whose channels are counted.
+    @return The count at the time of the call; other threads may change it at once.
+
     @par Python
     len(asyncore.socket_map).
+
+    @par Thread safety
+    Safe to call from any thread, also while other threads run `io`.
 */
 std::size_t channel_count(boost::asio::io_context& io);
 

@@ -12,10 +12,17 @@ namespace asynchat {
     dispatcher gives a pointer of the derived type, where `shared_from_this()` gives one of the
     base (Boost.SmartPtr's `boost::shared_from(this)` does the same for its own base).
 
+    @tparam T The calling class (deduced from `this`); it must derive, directly or not, from
+    `std::enable_shared_from_this` (async_chat and dispatcher do).
+    @param self The object, normally `this`.
+    @return A pointer to `*self` that shares ownership with its owner.
     @throws std::bad_weak_ptr if no `shared_ptr` owns the channel yet (in its constructor).
 
     @par Python
     `self`.
+
+    @par Thread safety
+    Safe from any thread while a `shared_ptr` owns `*self` (as `shared_from_this()` is).
 */
 template <class T>
 std::shared_ptr<T> shared_from(T* self)
