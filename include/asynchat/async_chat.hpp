@@ -139,9 +139,13 @@ class basic_async_chat : public detail::channel_base,
     using clock = std::chrono::steady_clock;
 
 public:
+    /// The stream type, a connected stream socket.
     using stream_type = Stream;
+    /// The executor every hook runs on: the stream's.
     using executor_type = typename Stream::executor_type;
+    /// The stream's protocol (`ip::tcp`, `local::stream_protocol`).
     using protocol_type = typename Stream::protocol_type;
+    /// The protocol's endpoint: an address and port, or a socket path.
     using endpoint_type = typename protocol_type::endpoint;
 
     /// The most bytes taken from the stream by one read.
