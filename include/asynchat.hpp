@@ -4,6 +4,7 @@
 #define ASYNCHAT_HPP
 
 #include <asynchat/async_chat.hpp>
+#include <asynchat/channel_logger.hpp>
 #include <asynchat/dispatcher.hpp>
 #include <asynchat/dispatcher_with_send.hpp>
 #include <asynchat/error.hpp>

@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <fcntl.h>
-#include <iostream>
 #include <optional>
 #include <poll.h>
 #include <sstream>
@@ -275,6 +274,11 @@ dispatcher::executor_type dispatcher::accepted_socket_executor() const
 
 std::size_t dispatcher::send(std::string_view data)
 {
+    // The socket is not connected yet: Linux answers ENOTCONN (a disconnect, which would call
+    // handle_close()) before the connect starts, and EAGAIN while it is in progress. asyncore
+    // only ever sees the second, as its connect() starts at once: would block.
+    if (connecting_)
+        return 0;
     boost::system::error_code ec;
     std::size_t const n = write_some(data.data(), data.size(), ec);
     if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again)
@@ -339,29 +343,15 @@ void dispatcher::do_close() noexcept
     close_handle();
 }
 
-void dispatcher::log_info(std::string_view message, std::string_view type)
-{
-    if (ignore_log_types.count(std::string(type)) == 0)
-        std::cout << type << ": " << message << std::endl;
-}
-
-void dispatcher::log(std::string_view message)
-{
-    std::cerr << "log: " << message << std::endl;
-}
-
 std::string dispatcher::describe() const
 {
-    std::ostringstream out;
-    out << "<dispatcher";
-    if (accepting_)
-        out << " listening";
-    else if (connected_)
-        out << " connected";
+    // CPython's repr: the subclass, 'listening' or 'connected', the address.
+    std::ostringstream address;
     if (addr_)
-        out << ' ' << *addr_;
-    out << " at " << static_cast<void const*>(this) << '>';
-    return out.str();
+        address << *addr_;
+    return detail::channel_repr(
+        *this, accepting_ ? "listening" : connected_ ? "connected" : "", address.str()
+    );
 }
 
 //----------------------------------------------------------------------------
@@ -388,7 +378,7 @@ void dispatcher::handle_close()
 
 void dispatcher::handle_error(std::exception_ptr error)
 {
-    detail::log_uncaptured(describe(), error);
+    log_info(detail::uncaptured_message(describe(), error), "error");
     handle_close();
 }
 
@@ -430,7 +420,19 @@ void dispatcher::report_error(std::exception_ptr const& error) noexcept
     }
     catch (...)
     {
-        detail::log_uncaptured("(handle_error threw) " + describe(), std::current_exception());
+        // handle_error() itself failed: nobody is left to tell but the log. Nothing may escape
+        // into io_context::run().
+        auto const error_from_handler = std::current_exception();
+        try
+        {
+            detail::log_error(
+                *this,
+                detail::uncaptured_message(describe(), error_from_handler, " in handle_error()")
+            );
+        }
+        catch (...)
+        {
+        }
         do_close();
     }
 }

@@ -11,15 +11,18 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/core/demangle.hpp>
 #include <boost/mpl/list.hpp>
 
 #include <atomic>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <typeinfo>
 #include <vector>
 
 #include "support/golden.hpp"
@@ -622,6 +625,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_throwing_hook_goes_to_handle_error, Loopback, tr
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(default_handle_error_logs_and_closes, Loopback, transports)
 {
+    // Setup: a channel that overrides nothing of the error handling; stdout captured.
     struct plain_chat : asynchat::basic_async_chat<typename Loopback::socket>
     {
         using asynchat::basic_async_chat<typename Loopback::socket>::basic_async_chat;
@@ -632,8 +636,27 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(default_handle_error_logs_and_closes, Loopback, tr
     auto [peer, server] = Loopback::pair(io);
     auto chat = std::make_shared<plain_chat>(std::move(server));
     chat->start();
+    std::ostringstream out;
+    auto* const old = std::cout.rdbuf(out.rdbuf());
+
+    // Event: collect_incoming_data() throws.
     asio::write(peer, asio::buffer(std::string("x")));
-    BOOST_TEST(run_until(io, [&] { return !chat->connected(); }));
+    bool const closed = run_until(io, [&] { return !chat->connected(); });
+    std::cout.rdbuf(old);
+
+    // Check: closed, after CPython's line went to stdout through log_info(..., "error"), naming
+    // the subclass, the peer (a Unix socket's unnamed peer has no address) and the object.
+    std::ostringstream peer_address;
+    peer_address << peer.local_endpoint();
+    std::ostringstream repr;
+    repr << '<' << boost::core::demangle(typeid(plain_chat).name()) << " connected"
+         << (peer_address.str().empty() ? "" : " " + peer_address.str()) << " at "
+         << static_cast<void const*>(chat.get()) << '>';
+    BOOST_TEST(closed);
+    BOOST_TEST(
+        out.str() == "error: uncaptured exception, closing channel " + repr.str() +
+                         " (std::logic_error:bad input)\n"
+    );
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(zero_buffer_sizes_are_reported, Loopback, transports)

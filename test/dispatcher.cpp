@@ -16,9 +16,11 @@
 
 #include <boost/asio/strand.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -26,6 +28,8 @@
 #include <stdexcept>
 #include <thread>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "support/child_process.hpp"
@@ -471,6 +475,15 @@ public:
     int accept_events = 0;
     int errors = 0;
     int accepted = 0;
+    // The pause messages that reached the override of log_info().
+    int pause_lines = 0;
+
+    void log_info(std::string_view message, std::string_view type) override
+    {
+        if (type == "error" && message.rfind("accept: ", 0) == 0)
+            ++pause_lines;
+        dispatcher::log_info(message, type);
+    }
 
 protected:
     void handle_accept() override
@@ -527,7 +540,9 @@ void exhaust_a_listener(
         ++lines;
     child_process::report(
         "during: accept_events=" + std::to_string(listener->accept_events - events_before) +
-        " errors=" + std::to_string(listener->errors) + " log_lines=" + std::to_string(lines) +
+        " errors=" + std::to_string(listener->errors) +
+        " log_lines=" + std::to_string(listener->pause_lines) +
+        " printed=" + std::to_string(lines) +
         " accepting=" + std::to_string(listener->accepting())
     );
 
@@ -567,6 +582,8 @@ void check_exhaustion_report(child_process& child)
     BOOST_TEST(field(during, "errors") == 0);
     BOOST_TEST(field(during, "log_lines") >= 1);
     BOOST_TEST(field(during, "log_lines") <= field(during, "accept_events"));
+    // The override saw each line, and passed it on to the default, which prints it.
+    BOOST_TEST(field(during, "printed") == field(during, "log_lines"));
     BOOST_TEST(field(during, "accepting") == 1);
     BOOST_TEST(field(after, "accepted") == 2);
     BOOST_TEST(field(after, "accepting") == 1);
@@ -655,3 +672,225 @@ BOOST_AUTO_TEST_CASE(queues_what_the_socket_does_not_take)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+//----------------------------------------------------------------------------
+
+namespace {
+
+// Read from `s` until `n` bytes or EOF, at most `timeout`; "timeout: <what came>" otherwise.
+std::string read_some_bytes(
+    asio::io_context& io,
+    tcp::socket& s,
+    std::size_t n,
+    std::chrono::seconds timeout = std::chrono::seconds(5)
+)
+{
+    std::string got;
+    bool done = false;
+    std::array<char, 4096> buf;
+    std::function<void()> read_more = [&]
+    {
+        s.async_read_some(asio::buffer(buf), [&](boost::system::error_code ec, std::size_t k) {
+            got.append(buf.data(), k);
+            done = ec || got.size() >= n;
+            if (!done)
+                read_more();
+        });
+    };
+    read_more();
+    if (!run_until(io, [&] { return done; }, timeout))
+    {
+        s.cancel();
+        run_until(io, [&] { return done; }, std::chrono::seconds(1));
+        return "timeout: " + got;
+    }
+    return got;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(send_before_connected)
+
+namespace {
+
+// asyncore's client writes its request in __init__, before the connection exists (the asyncore
+// documentation's http_client does, with dispatcher_with_send).
+class greeting_client : public asynchat::dispatcher_with_send
+{
+public:
+    greeting_client(asio::io_context& io, tcp::endpoint const& server)
+        : dispatcher_with_send(io.get_executor())
+    {
+        create_socket();
+        connect(server);
+        send("hello\n");
+    }
+    int connects = 0;
+    int closes = 0;
+
+protected:
+    void handle_connect() override { ++connects; }
+    void handle_read() override { recv(64); }
+    void handle_close() override
+    {
+        ++closes;
+        close();
+    }
+};
+
+// The same with a plain dispatcher: send() cannot send yet and says so with 0.
+class early_sender : public asynchat::dispatcher
+{
+public:
+    early_sender(asio::io_context& io, tcp::endpoint const& server) : dispatcher(io.get_executor())
+    {
+        create_socket();
+        connect(server);
+        in_constructor = send("x");
+    }
+    std::size_t in_constructor = 99;
+    int connects = 0;
+    int closes = 0;
+
+protected:
+    void handle_connect() override { ++connects; }
+    void handle_close() override
+    {
+        ++closes;
+        close();
+    }
+    bool readable() override { return false; }
+    bool writable() override { return false; }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(dispatcher_with_send_sends_what_the_constructor_sent_once_connected)
+{
+    // Setup: a server nobody has connected to yet.
+    asio::io_context io;
+    tcp::acceptor acceptor(io, localhost);
+    tcp::socket server(io);
+    bool accepted = false;
+    acceptor.async_accept(server, [&](boost::system::error_code ec) { accepted = !ec; });
+
+    // Event: create_socket(); connect(); send("hello\n") in the constructor, then start().
+    auto client = std::make_shared<greeting_client>(io, acceptor.local_endpoint());
+    BOOST_TEST(client->closes == 0);
+    BOOST_TEST(client->pending() == 6u);
+    client->start();
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return accepted; }, 5s));
+    std::string const got = read_some_bytes(io, server, 6);
+
+    // Check: CPython's bytes, sent once the connection was made; nothing closed.
+    BOOST_TEST(got == "hello\n");
+    BOOST_TEST(client->connects == 1);
+    BOOST_TEST(client->closes == 0);
+    BOOST_TEST(client->pending() == 0u);
+    client->close();
+    io.poll();
+}
+
+BOOST_AUTO_TEST_CASE(send_while_connecting_would_block)
+{
+    // Setup
+    asio::io_context io;
+    tcp::acceptor acceptor(io, localhost);
+    tcp::socket server(io);
+    bool accepted = false;
+    acceptor.async_accept(server, [&](boost::system::error_code ec) { accepted = !ec; });
+
+    // Event: send() in the constructor, and after start() while the connect is in progress.
+    auto client = std::make_shared<early_sender>(io, acceptor.local_endpoint());
+    client->start();
+    BOOST_TEST(client->connecting());
+    std::size_t const while_connecting = client->send("y");
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return accepted && client->connected(); }, 5s));
+
+    // Check: 0, as asyncore's send() gives for the EAGAIN of a connecting socket, and no
+    // handle_close(); the connection goes on and takes what is sent once it is made.
+    BOOST_TEST(client->in_constructor == 0u);
+    BOOST_TEST(while_connecting == 0u);
+    BOOST_TEST(client->closes == 0);
+    BOOST_TEST(client->connects == 1);
+    BOOST_TEST(client->send("ok") == 2u);
+    BOOST_TEST(read_some_bytes(io, server, 2) == "ok");
+    client->close();
+    io.poll();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(send_bytes)
+
+BOOST_AUTO_TEST_CASE(a_literal_keeps_its_nuls)
+{
+    // Setup
+    asio::io_context io;
+    auto [peer, sock] = loopback_tcp::pair(io);
+    auto d = std::make_shared<probe>(std::move(sock));
+    auto [peer2, sock2] = loopback_tcp::pair(io);
+    auto queued = std::make_shared<asynchat::dispatcher_with_send>(std::move(sock2));
+
+    // Event: literals with NULs, and a C string.
+    char const* const c_string = "cd\0ef";
+    std::size_t const literal = d->send("a\0b");
+    std::size_t const pointer = d->send(c_string);
+    std::size_t const queued_literal = queued->send("\0z\0");
+
+    // Check: every byte of the literal (b"a\0b" is three bytes in Python); a C string up to its
+    // first NUL.
+    BOOST_TEST(literal == 3u);
+    BOOST_TEST(pointer == 2u);
+    BOOST_TEST(queued_literal == 3u);
+    BOOST_TEST(read_some_bytes(io, peer, 5) == std::string("a\0bcd", 5));
+    BOOST_TEST(read_some_bytes(io, peer2, 3) == std::string("\0z\0", 3));
+    d->close();
+    queued->close();
+    io.poll();
+}
+
+BOOST_AUTO_TEST_CASE(a_null_c_string_is_refused)
+{
+    asio::io_context io;
+    auto [peer, sock] = loopback_tcp::pair(io);
+    auto d = std::make_shared<probe>(std::move(sock));
+    auto [peer2, sock2] = loopback_tcp::pair(io);
+    auto queued = std::make_shared<asynchat::dispatcher_with_send>(std::move(sock2));
+    char const* const none = nullptr;
+    auto const names_it = [](std::invalid_argument const& e)
+    { return std::string(e.what()).find("null char pointer") != std::string::npos; };
+    BOOST_CHECK_EXCEPTION(d->send(none), std::invalid_argument, names_it);
+    BOOST_CHECK_EXCEPTION(queued->send(none), std::invalid_argument, names_it);
+    BOOST_TEST(d->closes == 0);
+    BOOST_TEST(queued->pending() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+//----------------------------------------------------------------------------
+// Compile-time checks: what must not compile does not.
+
+namespace {
+
+template <class D, class T, class = void>
+struct can_send : std::false_type
+{
+};
+
+template <class D, class T>
+struct can_send<D, T, std::void_t<decltype(std::declval<D&>().send(std::declval<T>()))>>
+    : std::true_type
+{
+};
+
+using plain = asynchat::dispatcher;
+using queued = asynchat::dispatcher_with_send;
+
+static_assert(!can_send<plain, std::nullptr_t>::value, "send(nullptr) must not compile");
+static_assert(!can_send<queued, std::nullptr_t>::value, "send(nullptr) must not compile");
+static_assert(can_send<plain, char const*>::value && can_send<plain, char const (&)[4]>::value);
+static_assert(can_send<plain, std::string>::value && can_send<plain, std::string_view>::value);
+static_assert(can_send<queued, char const (&)[4]>::value && can_send<queued, char*>::value);
+
+} // namespace

@@ -14,8 +14,10 @@
 #include <boost/asio/write.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 #include <sys/resource.h>
 
 #include "support/loopback.hpp"
@@ -367,3 +369,137 @@ BOOST_AUTO_TEST_CASE(a_pass_waits_for_an_event)
     asynchat::close_all(io);
     io.poll();
 }
+
+BOOST_AUTO_TEST_SUITE(visiting_channels)
+
+namespace {
+
+// Medusa's zombie reaper, on a steady_timer: every `period`,
+//     for channel in socket_map.values():
+//         if now - channel.last_used > timeout: channel.close()
+// for the channels that are a Channel.
+template <class Channel>
+class reaper
+{
+public:
+    reaper(asio::io_context& io, std::chrono::milliseconds limit, std::chrono::milliseconds period)
+        : io_(io), timer_(io), limit_(limit), period_(period)
+    {
+        arm();
+    }
+    void stop() { timer_.cancel(); }
+    int reaped = 0;
+
+private:
+    void arm()
+    {
+        timer_.expires_after(period_);
+        timer_.async_wait(
+            [this](boost::system::error_code ec)
+            {
+                if (ec)
+                    return;
+                auto const now = std::chrono::steady_clock::now();
+                for (auto const& channel : asynchat::channels<Channel>(io_))
+                    if (now - channel->last_io_time() > limit_)
+                    {
+                        channel->close();
+                        ++reaped;
+                    }
+                arm();
+            }
+        );
+    }
+
+    asio::io_context& io_;
+    asio::steady_timer timer_;
+    std::chrono::milliseconds limit_;
+    std::chrono::milliseconds period_;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_reaper_closes_the_channels_idle_too_long)
+{
+    // Setup: two line channels, one whose peer sends a line every 20 ms, one whose peer is
+    // silent; a silent channel of another type; a listener.
+    asio::io_context io;
+    auto listener = idle_listener(io);
+    auto [active_peer, active_socket] = loopback_tcp::pair(io);
+    auto [idle_peer, idle_socket] = loopback_tcp::pair(io);
+    auto [other_peer, other_socket] = loopback_tcp::pair(io);
+    auto active = std::make_shared<line_chat>(std::move(active_socket));
+    auto idle = std::make_shared<line_chat>(std::move(idle_socket));
+    auto other = std::make_shared<paused_chat>(std::move(other_socket));
+    active->start();
+    idle->start();
+    other->start();
+    asio::steady_timer pinger(io);
+    bool pinging = true;
+    std::function<void()> ping = [&]
+    {
+        pinger.expires_after(std::chrono::milliseconds(20));
+        pinger.async_wait(
+            [&](boost::system::error_code ec)
+            {
+                if (ec || !pinging)
+                    return;
+                asio::write(active_peer, asio::buffer(std::string("ping\n")));
+                ping();
+            }
+        );
+    };
+    ping();
+
+    // Check: the snapshots hold the channels of each type.
+    BOOST_TEST(asynchat::channels<line_chat>(io).size() == 2u);
+    BOOST_TEST(asynchat::channels<paused_chat>(io).size() == 1u);
+    BOOST_TEST(asynchat::channels<asynchat::async_chat>(io).size() == 3u);
+    BOOST_TEST_REQUIRE(asynchat::channels<asynchat::dispatcher>(io).size() == 1u);
+    BOOST_TEST(asynchat::channels<asynchat::dispatcher>(io)[0] == listener);
+    BOOST_TEST(asynchat::channels<asynchat::channel_logger>(io).size() == 4u);
+
+    // Event: the reaper closes line channels idle for more than 400 ms.
+    reaper<line_chat> reap(io, std::chrono::milliseconds(400), std::chrono::milliseconds(20));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return !idle->connected(); }, 5s));
+
+    // Check: only the silent line channel went; the other type is not the reaper's.
+    BOOST_TEST(reap.reaped == 1);
+    BOOST_TEST(active->connected());
+    BOOST_TEST(active->lines.size() >= 5u);
+    BOOST_TEST(other->connected());
+    BOOST_TEST(listener->accepting());
+    auto const left = asynchat::channels<line_chat>(io);
+    BOOST_TEST_REQUIRE(left.size() == 1u);
+    BOOST_TEST(left[0] == active);
+
+    // Event: the active peer falls silent too.
+    pinging = false;
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return !active->connected(); }, 5s));
+
+    // Check
+    BOOST_TEST(reap.reaped == 2);
+    BOOST_TEST(asynchat::channels<line_chat>(io).empty());
+    BOOST_TEST(other->connected());
+    reap.stop();
+    pinger.cancel();
+    asynchat::close_all(io);
+    io.poll();
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_map_gives_no_channel)
+{
+    asio::io_context io;
+    BOOST_TEST(asynchat::channels<asynchat::async_chat>(io).empty());
+    auto [peer, server] = loopback_tcp::pair(io);
+    auto chat = std::make_shared<line_chat>(std::move(server));
+    // Not started: not in the map yet, as asyncore's add_channel() has not run.
+    BOOST_TEST(asynchat::channels<line_chat>(io).empty());
+    chat->start();
+    BOOST_TEST(asynchat::channels<line_chat>(io).size() == 1u);
+    chat->close();
+    io.poll();
+    BOOST_TEST(asynchat::channels<line_chat>(io).empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -3,6 +3,7 @@
 #ifndef ASYNCHAT_DISPATCHER_HPP
 #define ASYNCHAT_DISPATCHER_HPP
 
+#include <asynchat/detail/bytes.hpp>
 #include <asynchat/detail/channel_map.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -18,9 +19,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace asynchat {
@@ -44,7 +46,8 @@ namespace asynchat {
     raises BlockingIOError); errors are passed to handle_error() as a `std::exception_ptr`.
     Nothing spins where asyncore does: a handler that moves no bytes on a handle that stays
     ready is called again at idle_retry's pace, and accept() failing for want of descriptors
-    pauses the listener (accept_backoff_initial) instead of calling handle_error().
+    pauses the listener (accept_backoff_initial) instead of calling handle_error(). log(),
+    log_info() and ignore_log_types come from channel_logger, the base async_chat shares.
 
     @par Thread safety
     start() and close() may be called from any thread; everything else on the executor.
@@ -91,9 +94,6 @@ public:
 
     /// The longest pause of a listener whose accept() keeps failing for want of resources.
     static constexpr std::chrono::milliseconds accept_backoff_max{1000};
-
-    /// asyncore's log_info() types not printed. Default: {"warning"}, as in CPython.
-    std::set<std::string> ignore_log_types{"warning"};
 
     /** Whether accept() gives each socket a new strand of the execution context (the default).
 
@@ -154,10 +154,49 @@ public:
 
     /** Send what the socket takes now; returns the bytes taken.
 
-        0 when the socket would block; a disconnect calls handle_close() and returns 0.
+        Every send() overload ends here, so a subclass that overrides this one (to count bytes,
+        as Medusa does, or to queue them, as dispatcher_with_send does) changes them all; it
+        keeps the others visible with `using dispatcher::send;`.
+
+        @param data The bytes to send.
+        @return The bytes taken: 0 when the socket would block, while a connect() is in
+        progress (the connection is not made yet, as asyncore's send() returns 0 for the EAGAIN
+        of a connecting socket), and after a disconnect, which calls handle_close().
         @throws boost::system::system_error for other errors.
+
+        @par Python
+        dispatcher.send(data).
     */
-    std::size_t send(std::string_view data);
+    virtual std::size_t send(std::string_view data);
+
+    /** Send from a string literal or char array, embedded NULs included: `send("a\0b")` sends
+        three bytes, as `send(b"a\0b")` does in Python.
+
+        @param data The literal: its bytes without the closing NUL.
+        @return The bytes taken, as send(std::string_view).
+    */
+    template <std::size_t N>
+    std::size_t send(char const (&data)[N])
+    {
+        return send(std::string_view(data, detail::array_bytes(data)));
+    }
+
+    /** Send from a NUL-terminated string (up to its first NUL).
+
+        @param data A C string.
+        @return The bytes taken, as send(std::string_view).
+        @throws std::invalid_argument if `data` is null.
+    */
+    template <class CharPtr, std::enable_if_t<detail::is_c_string_v<CharPtr>, int> = 0>
+    std::size_t send(CharPtr const& data)
+    {
+        if (!data)
+            throw std::invalid_argument("asynchat::dispatcher::send: null char pointer");
+        return send(std::string_view(data));
+    }
+
+    /// Refused at compile time: Python's send(None) is an error too.
+    std::size_t send(std::nullptr_t) = delete;
 
     /** Receive up to `buffer_size` bytes now.
 
@@ -195,12 +234,6 @@ public:
     /// The socket (closed once listening: the acceptor then holds the descriptor).
     socket_type& socket() noexcept { return socket_; }
 
-    /// Print "<type>: <message>" to stdout unless `type` is in ignore_log_types.
-    void log_info(std::string_view message, std::string_view type = "info");
-
-    /// Print "log: <message>" to stderr.
-    void log(std::string_view message);
-
 protected:
     virtual void handle_read() { log_info("unhandled read event", "warning"); }
     virtual void handle_write() { log_info("unhandled write event", "warning"); }
@@ -220,7 +253,18 @@ protected:
     /// Default: log, then close().
     virtual void handle_close();
 
-    /// Default: one line describing the error on stderr, then handle_close().
+    /** A socket error, or an exception thrown by a hook.
+
+        Default: log CPython's line, "uncaptured exception, closing channel <repr>
+        (<type>:<what>)", through log_info() with type "error" (`<repr>` names the dynamic type,
+        the state and the address: `<my_server listening 127.0.0.1:8080 at 0x...>`), then
+        handle_close().
+
+        @param error The exception (a `boost::system::system_error` for a socket error).
+
+        @par Python
+        dispatcher.handle_error(), whose line names the exception's class, value and traceback.
+    */
     virtual void handle_error(std::exception_ptr error);
 
     virtual bool readable() { return true; }

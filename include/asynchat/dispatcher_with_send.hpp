@@ -14,7 +14,9 @@ namespace asynchat {
 /** A dispatcher whose send() queues what the socket does not take at once.
 
     The rest is sent, 64 KiB at a time, as the socket becomes writable; writable() is true while
-    anything is queued (or before the connection is established).
+    anything is queued (or before the connection is established). What is sent before the
+    connection is made (`create_socket(); connect(ep); send("hello\n");` in the constructor, as
+    asyncore clients write their `__init__`) waits in the queue and goes out once it is made.
 
     @par Python
     asyncore.dispatcher_with_send. The queue is consumed by offset instead of by re-slicing the
@@ -25,8 +27,20 @@ class dispatcher_with_send : public dispatcher
 public:
     using dispatcher::dispatcher;
 
-    /// Queue `data` and send what the socket takes now; returns `data.size()`.
-    std::size_t send(std::string_view data);
+    // The literal, C string and nullptr overloads, which end in the send() below.
+    using dispatcher::send;
+
+    /** Queue `data` and send what the socket takes now (nothing before the connection is made).
+
+        @param data The bytes to send.
+        @return `data.size()`.
+        @throws boost::system::system_error for socket errors other than a disconnect, which
+        calls handle_close().
+
+        @par Python
+        dispatcher_with_send.send(data).
+    */
+    std::size_t send(std::string_view data) override;
 
     /// The bytes queued and not yet sent.
     std::size_t pending() const noexcept { return out_buffer_.size() - sent_; }

@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
+#include <vector>
 
 namespace asynchat {
 
@@ -85,6 +87,38 @@ void close_all(boost::asio::io_context& io);
 */
 std::size_t channel_count(boost::asio::io_context& io);
 
+/** The open channels of `io` that are a `T`: a snapshot of the channel map.
+
+    The channels started (or connected) and not yet closed at the time of the call whose
+    dynamic type is, or derives from, `T`, in no particular order. The snapshot holds them, so
+    they stay alive while it lives; one may close meanwhile (close() is harmless then). Medusa's
+    zombie reaper, on a `steady_timer` of `io`:
+
+    @code
+    for (auto& channel : asynchat::channels<http_channel>(io))
+        if (now - channel->last_io_time() > timeout)
+            channel->close();
+    @endcode
+
+    @tparam T A channel class: async_chat, dispatcher, a class derived from them (the program's
+    own), or channel_logger for every channel.
+    @param io The io_context whose channel map is read (channels whose executor belongs to it).
+    @return `std::shared_ptr`s to the channels.
+
+    @par Python
+    `[c for c in asyncore.socket_map.values() if isinstance(c, T)]`.
+
+    @par Thread safety
+    Safe from any thread: the map is locked while it is copied. What is then called on a
+    channel follows that channel's rules: close(), last_io_time(), bytes_received() and
+    bytes_sent() from any thread, the rest on the channel's executor (a handler of `io` that
+    runs on one thread, such as the timer above, is already there).
+*/
+template <class T>
+std::vector<std::shared_ptr<T>> channels(boost::asio::io_context& io);
+
 } // namespace asynchat
+
+#include <asynchat/impl/loop.hpp>
 
 #endif

@@ -3,6 +3,8 @@
 #ifndef ASYNCHAT_DETAIL_CHANNEL_MAP_HPP
 #define ASYNCHAT_DETAIL_CHANNEL_MAP_HPP
 
+#include <asynchat/channel_logger.hpp>
+
 #include <boost/asio/execution_context.hpp>
 
 #include <atomic>
@@ -16,7 +18,8 @@
 namespace asynchat::detail {
 
 /// What the map needs from a channel (async_chat or dispatcher). Both calls are thread-safe.
-class channel_base
+/// It derives from channel_logger so that a channel has one virtual table pointer for both.
+class channel_base : public channel_logger
 {
 public:
     /// Close the channel (asyncore's close_all calls close()).
