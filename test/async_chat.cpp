@@ -850,6 +850,11 @@ static_assert(can_push<std::string>::value && can_push<std::string_view>::value)
 static_assert(can_set_terminator<char const (&)[2]>::value && can_set_terminator<char const*>::value);
 static_assert(!can_set_terminator<char>::value, "a char is not a terminator");
 static_assert(asynchat::detail::array_bytes("a\0b") == 3 && asynchat::detail::array_bytes("") == 0);
+// The Stream requirements basic_async_chat checks with readable messages.
+static_assert(asynchat::detail::is_async_stream_v<asio::ip::tcp::socket> && asynchat::detail::has_endpoints_v<asio::ip::tcp::socket>);
+static_assert(asynchat::detail::has_endpoints_v<asio::local::stream_protocol::socket>);
+static_assert(!asynchat::detail::is_async_stream_v<int> && !asynchat::detail::has_executor_v<std::string>);
+static_assert(!asynchat::detail::has_endpoints_v<asio::ip::tcp::acceptor>, "an acceptor is not a stream");
 
 } // namespace
 
