@@ -46,7 +46,7 @@ BOOST_AUTO_TEST_CASE(answers_as_the_python_original)
 
     // Check: recorded from kv_server.py on CPython 3.11.7 (python3 example/porting/compare.py).
     BOOST_TEST_REQUIRE(finished);
-    BOOST_TEST(answer == "NOT_FOUND\r\nSTORED\r\nVALUE 7\r\nx\r\ny\r\nzSTORED\r\nVALUE 0\r\nERROR\r\nBYE\r\n");
+    BOOST_TEST(answer == "+OK kv ready\r\nNOT_FOUND\r\nSTORED\r\nVALUE 7\r\nx\r\ny\r\nzSTORED\r\nVALUE 0\r\nERROR\r\nBYE\r\n");
     asynchat::close_all(io);
     io.poll();
 }

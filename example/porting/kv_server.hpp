@@ -42,7 +42,15 @@ public:
     kv_channel(tcp::socket sock, store_type& store) // def __init__(self, sock, store):
         : asynchat::async_chat(std::move(sock)), store_(store)
     {
-        set_terminator("\r\n"); // self.set_terminator(b"\r\n")
+        set_terminator("\r\n");   // self.set_terminator(b"\r\n")
+        push("+OK kv ready\r\n"); // self.push(b"+OK kv ready\r\n"): a greeting, in the constructor
+    }
+
+    // def log_info(self, message, type="info"): every line the library logs goes through here,
+    // the default handle_error()'s among them.
+    void log_info(std::string_view message, std::string_view type = "info") override
+    {
+        std::cerr << "kv " << type << ": " << message << '\n';
     }
 
 protected:

@@ -2,7 +2,8 @@
 # kv_server.hpp is its C++ port, line for line. See README.md beside this file.
 # SPDX-License-Identifier: BSL-1.0
 #
-# Protocol: "SET <key> <n>\r\n" followed by exactly n bytes (any bytes) -> "STORED\r\n";
+# Protocol: a greeting, "+OK kv ready\r\n", on connection; then
+#           "SET <key> <n>\r\n" followed by exactly n bytes (any bytes) -> "STORED\r\n";
 #           "GET <key>\r\n" -> "VALUE <n>\r\n" + the n bytes, or "NOT_FOUND\r\n";
 #           "QUIT\r\n" -> "BYE\r\n" and the server closes; anything else -> "ERROR\r\n".
 import asynchat
@@ -17,6 +18,10 @@ class kv_channel(asynchat.async_chat):
         self.store = store
         self.pending_key = None
         self.set_terminator(b"\r\n")
+        self.push(b"+OK kv ready\r\n")          # a greeting, pushed in __init__
+
+    def log_info(self, message, type="info"):   # every line asyncore logs goes through here
+        sys.stderr.write("kv %s: %s\n" % (type, message))
 
     def collect_incoming_data(self, data):
         self._collect_incoming_data(data)
