@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: BSL-1.0
 #include <asynchat/dispatcher.hpp>
 
-#include <asynchat/async_chat.hpp>
+#include <asynchat/detail/hooks.hpp>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
@@ -12,6 +12,7 @@
 #include <boost/asio/query.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/assert.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
@@ -30,26 +31,6 @@ namespace {
 boost::asio::execution_context& context_of(dispatcher::executor_type const& ex)
 {
     return boost::asio::query(ex, boost::asio::execution::context);
-}
-
-// The poll(2) events that make a wait of `kind` complete at once.
-short ready_events(int kind)
-{
-    switch (kind)
-    {
-    case 0:
-        return POLLIN | POLLHUP | POLLERR;
-    case 1:
-        return POLLOUT | POLLHUP | POLLERR;
-    default:
-        return POLLPRI | POLLERR;
-    }
-}
-
-bool is_ready(int fd, int kind) noexcept
-{
-    pollfd p{fd, static_cast<short>(ready_events(kind) & (POLLIN | POLLOUT | POLLPRI)), 0};
-    return ::poll(&p, 1, 0) > 0 && (p.revents & ready_events(kind)) != 0;
 }
 
 // accept() failed for want of a resource that closing connections gives back: the pending
@@ -76,13 +57,21 @@ dispatcher::dispatcher(socket_type sock)
 {
     boost::system::error_code ec;
     auto const peer = socket_.remote_endpoint(ec);
-    connected_ = !ec && socket_.is_open();
-    if (connected_)
+    if (!ec && socket_.is_open())
+    {
+        state_ = state::connected;
         addr_ = peer;
+    }
     socket_.non_blocking(true, ec);
 }
 
 dispatcher::~dispatcher() = default;
+
+void dispatcher::mark_connected() noexcept
+{
+    BOOST_ASSERT(state_ == state::unconnected);
+    state_ = state::connected;
+}
 
 //----------------------------------------------------------------------------
 // The asyncore socket API.
@@ -92,17 +81,7 @@ void dispatcher::on_executor(F&& f)
 {
     boost::asio::dispatch(
         executor_,
-        [self = shared_from_this(), f = std::forward<F>(f)]() mutable
-        {
-            try
-            {
-                f();
-            }
-            catch (...)
-            {
-                self->report_error(std::current_exception());
-            }
-        }
+        [self = shared_from_this(), f = std::forward<F>(f)]() mutable { self->invoke_hook(f); }
     );
 }
 
@@ -115,9 +94,9 @@ void dispatcher::start()
     on_executor(
         [this, &map]
         {
-            if (closed_)
+            if (state_ == state::closed)
                 map.remove(this); // closed before it started
-            if (started_ || closed_)
+            if (started_ || state_ == state::closed)
                 return;
             started_ = true;
             if (pending_connect_)
@@ -158,14 +137,15 @@ void dispatcher::listen(int backlog)
     acceptor_.assign(protocol, socket_.release());
     acceptor_.listen(backlog);
     acceptor_.non_blocking(true);
-    accepting_ = true;
+    BOOST_ASSERT(state_ != state::closed);
+    state_ = state::accepting;
 }
 
 void dispatcher::connect(endpoint_type const& ep)
 {
     addr_ = ep;
-    connected_ = false;
-    connecting_ = true;
+    if (state_ != state::closed)
+        state_ = state::connecting;
     if (started_)
         begin_connect(ep);
     else
@@ -184,9 +164,9 @@ void dispatcher::begin_connect(endpoint_type const& ep)
 
 void dispatcher::on_connect(boost::system::error_code const& ec) noexcept
 {
-    if (closed_)
+    if (state_ == state::closed)
         return;
-    connecting_ = false;
+    state_ = state::unconnected;
     if (ec)
     {
         report_error(std::make_exception_ptr(boost::system::system_error(ec, "connect")));
@@ -196,14 +176,14 @@ void dispatcher::on_connect(boost::system::error_code const& ec) noexcept
     socket_.non_blocking(true, ignored);
     // As asyncore's handle_connect_event: connected becomes true after handle_connect().
     invoke_hook([this] { handle_connect(); });
-    if (!closed_)
-        connected_ = true;
+    if (state_ == state::unconnected)
+        state_ = state::connected;
     rearm();
 }
 
 std::optional<std::pair<dispatcher::socket_type, dispatcher::endpoint_type>> dispatcher::accept()
 {
-    if (!accepting_)
+    if (!accepting())
         throw std::logic_error("asynchat::dispatcher::accept: the dispatcher is not listening");
     boost::system::error_code ec;
     endpoint_type peer;
@@ -212,7 +192,7 @@ std::optional<std::pair<dispatcher::socket_type, dispatcher::endpoint_type>> dis
     // Progress is a connection taken off the backlog, aborted ones included; a failure that
     // leaves the backlog as it was is not, so that the next event waits (see arm()).
     if (ec == boost::asio::error::connection_aborted)
-        progress_[0] = true;
+        note_progress(wait_kind::read);
     if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again ||
         ec == boost::asio::error::connection_aborted)
         return std::nullopt;
@@ -239,7 +219,7 @@ std::optional<std::pair<dispatcher::socket_type, dispatcher::endpoint_type>> dis
     }
     if (ec)
         throw boost::system::system_error(ec, "accept");
-    progress_[0] = true;
+    note_progress(wait_kind::read);
     accept_backoff_ = std::chrono::milliseconds(0);
     ::fcntl(sock.native_handle(), F_SETFD, FD_CLOEXEC);
     return std::make_pair(std::move(sock), peer);
@@ -277,7 +257,7 @@ std::size_t dispatcher::send(std::string_view data)
     // The socket is not connected yet: Linux answers ENOTCONN (a disconnect, which would call
     // handle_close()) before the connect starts, and EAGAIN while it is in progress. asyncore
     // only ever sees the second, as its connect() starts at once: would block.
-    if (connecting_)
+    if (connecting())
         return 0;
     boost::system::error_code ec;
     std::size_t const n = write_some(data.data(), data.size(), ec);
@@ -292,7 +272,8 @@ std::size_t dispatcher::send(std::string_view data)
         throw boost::system::system_error(ec, "send");
     // Progress is bytes moved: a disconnect or an error stays as it is, and a handler that
     // meets it again and again must not be called again at once (see arm()).
-    progress_[1] = progress_[1] || n != 0;
+    if (n != 0)
+        note_progress(wait_kind::write);
     return n;
 }
 
@@ -312,14 +293,15 @@ std::string dispatcher::recv(std::size_t buffer_size)
         throw boost::system::system_error(ec, "recv");
     // Progress is bytes moved: EOF stays readable forever, and a handle_close() that does
     // not close would otherwise be called again at once, forever (see arm()).
-    progress_[0] = progress_[0] || n != 0;
+    if (n != 0)
+        note_progress(wait_kind::read);
     data.resize(n);
     return data;
 }
 
 dispatcher::endpoint_type dispatcher::local_endpoint() const
 {
-    return accepting_ ? acceptor_.local_endpoint() : socket_.local_endpoint();
+    return accepting() ? acceptor_.local_endpoint() : socket_.local_endpoint();
 }
 
 void dispatcher::close()
@@ -334,10 +316,9 @@ void dispatcher::close()
 
 void dispatcher::do_close() noexcept
 {
-    if (closed_)
+    if (state_ == state::closed)
         return;
-    closed_ = true;
-    connected_ = accepting_ = connecting_ = false;
+    state_ = state::closed;
     idle_timer_.cancel();
     detail::channel_map::of(context_of(executor_)).remove(this);
     close_handle();
@@ -350,7 +331,7 @@ std::string dispatcher::describe() const
     if (addr_)
         address << *addr_;
     return detail::channel_repr(
-        *this, accepting_ ? "listening" : connected_ ? "connected" : "", address.str()
+        *this, accepting() ? "listening" : connected() ? "connected" : "", address.str()
     );
 }
 
@@ -383,58 +364,29 @@ void dispatcher::handle_error(std::exception_ptr error)
 }
 
 //----------------------------------------------------------------------------
-// The event machinery. Invariant: waiting_[k] iff a wait of kind k is pending or posted; after
-// every event rearm() asks readable()/writable() again and arms what they allow.
+// The event machinery. Invariant: waiting_[k] iff a wait of kind k is pending, posted or
+// deferred; after every event rearm() asks readable()/writable() again and arms what they allow.
 
 template <class F>
 void dispatcher::invoke_hook(F&& f) noexcept
 {
-    try
-    {
-        f();
-    }
-    catch (...)
-    {
-        report_error(std::current_exception());
-    }
+    if (auto error = detail::call_hook<detail::no_hook_scope>(*this, std::forward<F>(f)))
+        report_error(error);
 }
 
 bool dispatcher::ask(bool (dispatcher::*predicate)()) noexcept
 {
-    try
-    {
-        return (this->*predicate)();
-    }
-    catch (...)
-    {
-        report_error(std::current_exception());
-        return false;
-    }
+    bool answer = false;
+    invoke_hook([&] { answer = (this->*predicate)(); });
+    return answer;
 }
 
 void dispatcher::report_error(std::exception_ptr const& error) noexcept
 {
-    try
-    {
-        handle_error(error);
-    }
-    catch (...)
-    {
-        // handle_error() itself failed: nobody is left to tell but the log. Nothing may escape
-        // into io_context::run().
-        auto const error_from_handler = std::current_exception();
-        try
-        {
-            detail::log_error(
-                *this,
-                detail::uncaptured_message(describe(), error_from_handler, " in handle_error()")
-            );
-        }
-        catch (...)
-        {
-        }
+    if (!detail::report_error<detail::no_hook_scope>(
+            *this, [&] { handle_error(error); }, [this] { return describe(); }
+        ))
         do_close();
-    }
 }
 
 void dispatcher::map_refresh()
@@ -444,19 +396,17 @@ void dispatcher::map_refresh()
 
 void dispatcher::rearm() noexcept
 {
-    if (!started_ || closed_ || connecting_)
+    if (!started_ || state_ == state::closed || state_ == state::connecting)
         return;
     bool const r = ask(&dispatcher::readable);
-    bool const w = !closed_ && ask(&dispatcher::writable);
-    if (closed_)
-        return;
-    if (accepting_)
+    bool const w = state_ != state::closed && ask(&dispatcher::writable);
+    if (state_ == state::accepting)
     {
         if (r)
             arm(wait_kind::read);
         return;
     }
-    if (!connected_)
+    if (state_ != state::connected)
         return;
     if (r)
         arm(wait_kind::read);
@@ -468,55 +418,33 @@ void dispatcher::rearm() noexcept
 
 void dispatcher::arm(wait_kind kind) noexcept
 {
-    int const k = static_cast<int>(kind);
-    if (waiting_[k] || closed_)
+    if (waiting_[kind] || state_ == state::closed)
         return;
     // accept() met exhausted descriptors (or memory): the connection is still pending, so the
     // listener is ready at once and would fail again. Let it accept again after the back-off.
     if (kind == wait_kind::read && std::exchange(accept_paused_, false))
-    {
-        waiting_[k] = true;
-        defer(kind, accept_backoff_);
-        return;
-    }
+        return arm_after(kind, accept_backoff_);
     // Asio's reactor is edge-triggered: a wait armed while the handle is already ready (data a
     // handler left unread, a second pending connection) would not complete. Check first and
     // complete at once if ready: that is select()'s level-triggered behaviour.
-    if (ready_now(kind))
-    {
-        waiting_[k] = true;
-        if (progress_[k])
-        {
-            // The last event of this kind moved bytes (or took a connection): go on at once.
-            boost::asio::post(
-                executor_, [self = shared_from_this(), kind] { self->on_ready(kind, {}); }
-            );
-            return;
-        }
-        // The last event moved nothing (a default handle_write(), an EOF whose handle_close()
-        // did not close, a failing accept()): calling it again at once would spin. Under
-        // loop(), asyncore's pace: once per pass, the next pass's refresh arms it again, and
-        // loop() does not count it as an event, so the pass still waits (idle_retry at most).
-        // Otherwise, after idle_retry.
-        auto& map = detail::channel_map::of(context_of(executor_));
-        if (map.looping())
-        {
-            if (ready_pass_[k] == map.pass())
-            {
-                waiting_[k] = false;
-                return;
-            }
-            ready_pass_[k] = map.pass();
-            map.note_idle_event();
-            boost::asio::post(
-                executor_, [self = shared_from_this(), kind] { self->on_ready(kind, {}); }
-            );
-            return;
-        }
-        defer(kind, idle_retry);
-        return;
-    }
-    waiting_[k] = true;
+    if (!ready_now(kind))
+        return arm_wait(kind);
+    // The last event of this kind moved bytes (or took a connection): go on at once.
+    if (progress_[kind])
+        return arm_now(kind);
+    // The last event moved nothing (a default handle_write(), an EOF whose handle_close() did
+    // not close, a failing accept()): calling it again at once would spin. Under loop(),
+    // asyncore's pace, once per pass; otherwise after idle_retry.
+    auto& map = detail::channel_map::of(context_of(executor_));
+    if (map.looping())
+        return arm_next_pass(kind, map);
+    arm_after(kind, idle_retry);
+}
+
+void dispatcher::arm_wait(wait_kind kind) noexcept
+{
+    BOOST_ASSERT(!waiting_[kind]);
+    waiting_[kind] = true;
     try
     {
         async_wait_on(
@@ -527,16 +455,36 @@ void dispatcher::arm(wait_kind kind) noexcept
     }
     catch (...)
     {
-        waiting_[k] = false;
+        waiting_[kind] = false;
         report_error(std::current_exception());
     }
 }
 
-void dispatcher::defer(wait_kind kind, std::chrono::milliseconds delay) noexcept
+void dispatcher::arm_now(wait_kind kind) noexcept
 {
+    BOOST_ASSERT(!waiting_[kind]);
+    waiting_[kind] = true;
+    boost::asio::post(executor_, [self = shared_from_this(), kind] { self->on_ready(kind, {}); });
+}
+
+void dispatcher::arm_next_pass(wait_kind kind, detail::channel_map& map) noexcept
+{
+    // Once per pass: the next pass's refresh arms it again. loop() does not count it as an
+    // event, so the pass still waits (idle_retry at most).
+    if (ready_pass_[kind] == map.pass())
+        return;
+    ready_pass_[kind] = map.pass();
+    map.note_idle_event();
+    arm_now(kind);
+}
+
+void dispatcher::arm_after(wait_kind kind, std::chrono::milliseconds delay) noexcept
+{
+    BOOST_ASSERT(!waiting_[kind]);
+    waiting_[kind] = true;
     // One timer for every kind: a kind deferred while it is pending comes with the others, at
     // the time already set. (A listener has one kind only, so its back-off is always its own.)
-    idle_kinds_ |= 1u << static_cast<int>(kind);
+    deferred_[kind] = true;
     if (idle_timer_pending_)
         return;
     idle_timer_pending_ = true;
@@ -545,22 +493,22 @@ void dispatcher::defer(wait_kind kind, std::chrono::milliseconds delay) noexcept
         [self = shared_from_this()](boost::system::error_code)
         {
             self->idle_timer_pending_ = false;
-            unsigned const kinds = std::exchange(self->idle_kinds_, 0u);
-            for (int i = 0; i < 3; ++i)
-                if (kinds & (1u << i))
-                    self->on_ready(static_cast<wait_kind>(i), {});
+            auto const kinds = std::exchange(self->deferred_, per_kind<bool>{});
+            for (wait_kind kind : wait_kinds)
+                if (kinds[kind])
+                    self->on_ready(kind, {});
         }
     );
 }
 
 void dispatcher::on_ready(wait_kind kind, boost::system::error_code const& ec) noexcept
 {
-    int const k = static_cast<int>(kind);
-    waiting_[k] = false;
-    if (closed_ || ec == boost::asio::error::operation_aborted)
+    BOOST_ASSERT(waiting_[kind]);
+    waiting_[kind] = false;
+    if (state_ == state::closed || ec == boost::asio::error::operation_aborted)
         return;
-    // recv(), send() and accept() set it back when the handler does I/O.
-    progress_[k] = false;
+    // recv(), send() and accept() note progress when the handler does I/O.
+    progress_[kind] = false;
     if (ec)
     {
         report_error(std::make_exception_ptr(boost::system::system_error(ec, "wait")));
@@ -571,11 +519,11 @@ void dispatcher::on_ready(wait_kind kind, boost::system::error_code const& ec) n
     case wait_kind::read:
         // The predicate may have turned false since the wait was armed; asyncore would not
         // have selected the socket then.
-        if (ask(&dispatcher::readable) && !closed_)
+        if (ask(&dispatcher::readable) && state_ != state::closed)
             invoke_hook(
                 [this]
                 {
-                    if (accepting_)
+                    if (accepting())
                         handle_accept();
                     else
                         handle_read();
@@ -583,7 +531,7 @@ void dispatcher::on_ready(wait_kind kind, boost::system::error_code const& ec) n
             );
         break;
     case wait_kind::write:
-        if (!accepting_ && ask(&dispatcher::writable) && !closed_)
+        if (!accepting() && ask(&dispatcher::writable) && state_ != state::closed)
             invoke_hook([this] { handle_write(); });
         break;
     case wait_kind::error:
@@ -604,7 +552,12 @@ void dispatcher::on_ready(wait_kind kind, boost::system::error_code const& ec) n
 
 bool dispatcher::ready_now(wait_kind kind) noexcept
 {
-    return is_ready(native_handle(), static_cast<int>(kind));
+    // The poll(2) events that make a wait of `kind` complete at once.
+    short const events = kind == wait_kind::read    ? POLLIN | POLLHUP | POLLERR
+                         : kind == wait_kind::write ? POLLOUT | POLLHUP | POLLERR
+                                                    : POLLPRI | POLLERR;
+    pollfd p{native_handle(), static_cast<short>(events & (POLLIN | POLLOUT | POLLPRI)), 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & events) != 0;
 }
 
 void dispatcher::async_wait_on(wait_kind kind, std::function<void(boost::system::error_code)> h)
@@ -613,7 +566,7 @@ void dispatcher::async_wait_on(wait_kind kind, std::function<void(boost::system:
     socket_base::wait_type const type = kind == wait_kind::read    ? socket_base::wait_read
                                         : kind == wait_kind::write ? socket_base::wait_write
                                                                    : socket_base::wait_error;
-    if (accepting_)
+    if (accepting())
         acceptor_.async_wait(type, std::move(h));
     else
         socket_.async_wait(type, std::move(h));
@@ -638,7 +591,7 @@ void dispatcher::close_handle() noexcept
 
 int dispatcher::native_handle() noexcept
 {
-    return accepting_ ? acceptor_.native_handle() : socket_.native_handle();
+    return accepting() ? acceptor_.native_handle() : socket_.native_handle();
 }
 
 int dispatcher::pending_error() noexcept

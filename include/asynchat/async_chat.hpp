@@ -6,6 +6,7 @@
 #include <asynchat/detail/bytes.hpp>
 #include <asynchat/detail/channel_core.hpp>
 #include <asynchat/detail/channel_map.hpp>
+#include <asynchat/detail/hooks.hpp>
 #include <asynchat/producer.hpp>
 #include <asynchat/shared_from.hpp>
 #include <asynchat/terminator.hpp>
@@ -91,9 +92,6 @@ struct has_endpoints<
 };
 template <class S>
 inline constexpr bool has_endpoints_v = has_endpoints<S>::value;
-
-/// True for the error codes that mean the peer went away (CPython's _DISCONNECTED set).
-bool is_disconnect(boost::system::error_code const& ec) noexcept;
 
 } // namespace detail
 

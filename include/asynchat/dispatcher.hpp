@@ -209,13 +209,13 @@ public:
     void close();
 
     /// True once connected (after handle_connect() returned, as in asyncore).
-    bool connected() const noexcept { return connected_; }
+    bool connected() const noexcept { return state_ == state::connected; }
 
     /// True while listening.
-    bool accepting() const noexcept { return accepting_; }
+    bool accepting() const noexcept { return state_ == state::accepting; }
 
     /// True while a connect() is in progress.
-    bool connecting() const noexcept { return connecting_; }
+    bool connecting() const noexcept { return state_ == state::connecting; }
 
     /// The address given to bind() or connect(), or the peer of an accepted socket.
     std::optional<endpoint_type> const& addr() const noexcept { return addr_; }
@@ -292,9 +292,32 @@ protected:
     virtual int pending_error() noexcept;
 
     /// For handles that are connected from the start (file_dispatcher).
-    void mark_connected() noexcept { connected_ = true; }
+    void mark_connected() noexcept;
 
 private:
+    // Where the handle is in asyncore's life of a socket; once closed, it stays closed.
+    enum class state
+    {
+        unconnected, // created, bound, or a connect() that failed
+        connecting,  // connect() called, its completion not yet handled
+        connected,   // handle_connect() returned, or made from a connected socket or a file
+        accepting,   // listen() called
+        closed
+    };
+
+    // One value per wait kind, indexed by the kind.
+    template <class T>
+    struct per_kind
+    {
+        T& operator[](wait_kind kind) noexcept { return values[static_cast<std::size_t>(kind)]; }
+        T const& operator[](wait_kind kind) const noexcept
+        {
+            return values[static_cast<std::size_t>(kind)];
+        }
+        T values[3];
+    };
+    static constexpr wait_kind wait_kinds[] = {wait_kind::read, wait_kind::write, wait_kind::error};
+
     void map_close() override { close(); }
     void map_refresh() override;
 
@@ -307,8 +330,12 @@ private:
     void do_close() noexcept;
     void rearm() noexcept;
     void arm(wait_kind kind) noexcept;
-    void defer(wait_kind kind, std::chrono::milliseconds delay) noexcept;
+    void arm_wait(wait_kind kind) noexcept;
+    void arm_now(wait_kind kind) noexcept;
+    void arm_next_pass(wait_kind kind, detail::channel_map& map) noexcept;
+    void arm_after(wait_kind kind, std::chrono::milliseconds delay) noexcept;
     void on_ready(wait_kind kind, boost::system::error_code const& ec) noexcept;
+    void note_progress(wait_kind kind) noexcept { progress_[kind] = true; }
     void begin_connect(endpoint_type const& ep);
     void on_connect(boost::system::error_code const& ec) noexcept;
     executor_type accepted_socket_executor() const;
@@ -319,22 +346,22 @@ private:
     protocol_type::acceptor acceptor_;
     std::optional<endpoint_type> addr_;
     std::optional<endpoint_type> pending_connect_;
+    state state_ = state::unconnected;
     bool started_ = false;
-    bool closed_ = false;
-    bool connected_ = false;
-    bool accepting_ = false;
-    bool connecting_ = false;
+    // An error wait woke for a hang-up: it would wake forever, and reads see the EOF.
     bool hung_up_ = false;
-    // One wait of each kind at most.
-    bool waiting_[3] = {false, false, false};
-    // Whether the last event of each kind moved bytes (recv, send) or took a connection (accept).
-    bool progress_[3] = {true, true, true};
+    // Invariant: waiting_[k] iff a wait of kind k is pending, posted or deferred; one at most.
+    per_kind<bool> waiting_{};
+    // Whether bytes moved (recv(), send()) or a connection was taken (accept()) since the last
+    // event of each kind began: one that moved nothing is paced, not repeated at once (arm()).
+    per_kind<bool> progress_{{true, true, true}};
     // The loop() pass in which an idle event of each kind was last posted.
-    std::uint64_t ready_pass_[3] = {0, 0, 0};
+    per_kind<std::uint64_t> ready_pass_{};
     // Outside loop(), idle events are retried after idle_retry; accept back-offs use it too.
     boost::asio::steady_timer idle_timer_;
     bool idle_timer_pending_ = false;
-    unsigned idle_kinds_ = 0;
+    // The kinds whose event idle_timer_ brings.
+    per_kind<bool> deferred_{};
     // accept() met exhaustion and the next arm() of reads must wait accept_backoff_ first.
     bool accept_paused_ = false;
     // The current back-off: 0 until accept() meets exhaustion, reset by a connection accepted.

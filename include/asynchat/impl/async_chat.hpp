@@ -399,19 +399,7 @@ template <class Stream>
 template <class F>
 void basic_async_chat<Stream>::invoke_hook(F&& f) noexcept
 {
-    std::exception_ptr error;
-    {
-        hook_scope scope(*this);
-        try
-        {
-            f();
-        }
-        catch (...)
-        {
-            error = std::current_exception();
-        }
-    }
-    if (error)
+    if (auto error = detail::call_hook<hook_scope>(*this, std::forward<F>(f)))
         report_error(error);
 }
 
@@ -426,32 +414,9 @@ bool basic_async_chat<Stream>::ask(bool (basic_async_chat::*predicate)()) noexce
 template <class Stream>
 void basic_async_chat<Stream>::report_error(std::exception_ptr const& error) noexcept
 {
-    bool failed = false;
-    {
-        hook_scope scope(*this);
-        try
-        {
-            handle_error(error);
-        }
-        catch (...)
-        {
-            // handle_error() itself failed: nobody is left to tell but the log, so say it and
-            // close. Nothing may escape into io_context::run().
-            failed = true;
-            auto const error_from_handler = std::current_exception();
-            try
-            {
-                detail::log_error(
-                    *this,
-                    detail::uncaptured_message(describe(), error_from_handler, " in handle_error()")
-                );
-            }
-            catch (...)
-            {
-            }
-        }
-    }
-    if (failed)
+    if (!detail::report_error<hook_scope>(
+            *this, [&] { handle_error(error); }, [this] { return describe(); }
+        ))
         do_close();
 }
 

@@ -1,6 +1,6 @@
-// asynchat: the non-template parts of async_chat
+// asynchat: the hook discipline async_chat and dispatcher share
 // SPDX-License-Identifier: BSL-1.0
-#include <asynchat/async_chat.hpp>
+#include <asynchat/detail/hooks.hpp>
 
 #include <boost/asio/error.hpp>
 
