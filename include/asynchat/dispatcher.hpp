@@ -60,9 +60,13 @@ namespace asynchat {
 class dispatcher : public detail::channel_base, public std::enable_shared_from_this<dispatcher>
 {
 public:
+    /// The executor every hook runs on.
     using executor_type = boost::asio::any_io_executor;
+    /// The dispatcher is TCP (IPv4 and IPv6).
     using protocol_type = boost::asio::ip::tcp;
+    /// The socket it owns, and the type of the sockets accept() hands out.
     using socket_type = protocol_type::socket;
+    /// An address and port.
     using endpoint_type = protocol_type::endpoint;
 
     /** How soon an event is repeated for a handle that stays ready while its handler moves no
@@ -235,9 +239,34 @@ public:
     socket_type& socket() noexcept { return socket_; }
 
 protected:
+    // Every hook runs on the dispatcher's executor; an exception it throws goes to handle_error().
+
+    /** The handle is readable: call recv() (or accept() on a listener). Default: log a warning.
+
+        @par Python
+        dispatcher.handle_read().
+    */
     virtual void handle_read() { log_info("unhandled read event", "warning"); }
+
+    /** The handle is writable: call send(). Default: log a warning.
+
+        @par Python
+        dispatcher.handle_write().
+    */
     virtual void handle_write() { log_info("unhandled write event", "warning"); }
+
+    /** Out-of-band data or an error condition on the handle. Default: log a warning.
+
+        @par Python
+        dispatcher.handle_expt().
+    */
     virtual void handle_expt() { log_info("unhandled incoming priority event", "warning"); }
+
+    /** The connection started by connect() is established. Default: log a warning.
+
+        @par Python
+        dispatcher.handle_connect().
+    */
     virtual void handle_connect() { log_info("unhandled connect event", "warning"); }
 
     /** Default: accept() and, if it returned a connection, handle_accepted().
@@ -267,26 +296,44 @@ protected:
     */
     virtual void handle_error(std::exception_ptr error);
 
+    /** Whether to wait for readability. Default true. Asked before each wait (once per pass
+        under loop()).
+
+        @par Python
+        dispatcher.readable().
+    */
     virtual bool readable() { return true; }
+
+    /** Whether to wait for writability. Default true. Asked before each wait.
+
+        @par Python
+        dispatcher.writable().
+    */
     virtual bool writable() { return true; }
 
     //------------------------------------------------------------------------
     // The handle the events come from. file_dispatcher replaces these for a file descriptor.
+    // All of them are called on the dispatcher's executor.
 
+    /// What a wait is for: select()'s three sets.
     enum class wait_kind
     {
-        read,
-        write,
-        error
+        read,  ///< readable (or a connection to accept)
+        write, ///< writable (or a connect completed)
+        error  ///< an error or priority condition
     };
 
     /// True if an event of `kind` is due now (poll(2) with no timeout).
     virtual bool ready_now(wait_kind kind) noexcept;
     /// Wait for `kind` on the handle.
     virtual void async_wait_on(wait_kind kind, std::function<void(boost::system::error_code)> h);
+    /// Read at most `size` bytes into `data` without blocking; the count, or 0 with `ec` set.
     virtual std::size_t read_some(char* data, std::size_t size, boost::system::error_code& ec);
+    /// Write at most `size` bytes of `data` without blocking; the count, or 0 with `ec` set.
     virtual std::size_t write_some(char const* data, std::size_t size, boost::system::error_code& ec);
+    /// Close the handle (the socket and the acceptor, or the file descriptor).
     virtual void close_handle() noexcept;
+    /// The handle's descriptor, -1 if none is open.
     virtual int native_handle() noexcept;
     /// SO_ERROR of the handle (0 for a file).
     virtual int pending_error() noexcept;
