@@ -12,7 +12,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/core/demangle.hpp>
-#include <boost/mpl/list.hpp>
 
 #include <atomic>
 #include <functional>
@@ -33,8 +32,6 @@ using namespace asynchat::test;
 using asynchat::terminator;
 
 namespace {
-
-using transports = boost::mpl::list<loopback_tcp, loopback_local>;
 
 /// A channel that records every hook call; `on_hook` lets a test act inside any of them.
 template <class Stream>
@@ -127,26 +124,6 @@ struct peer_reader
     }
 };
 
-template <class Loopback>
-struct channel_pair
-{
-    using socket = typename Loopback::socket;
-    using chat = recording_chat<socket>;
-
-    asio::io_context io;
-    socket peer{io};
-    std::shared_ptr<chat> channel;
-
-    channel_pair()
-    {
-        auto [client, server] = Loopback::pair(io);
-        peer = std::move(client);
-        channel = std::make_shared<chat>(std::move(server));
-    }
-
-    bool closed() const { return !channel->connected(); }
-};
-
 } // namespace
 
 //----------------------------------------------------------------------------
@@ -160,7 +137,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(cpython_golden_traces_over_sockets, Loopback, tran
         BOOST_TEST_CONTEXT(g.name)
         {
             // Setup: a channel reading at most the recorded read size, as CPython did.
-            channel_pair<Loopback> p;
+            channel_pair<Loopback, recording_chat> p;
             p.channel->ac_in_buffer_size = g.buffer_size;
             p.channel->set_terminator(g.initial);
             p.channel->rec = trace_recorder(g.changes);
@@ -203,7 +180,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(cpython_golden_traces_over_sockets, Loopback, tran
 BOOST_AUTO_TEST_CASE_TEMPLATE(one_byte_reads_and_writes, Loopback, transports)
 {
     // Setup
-    channel_pair<Loopback> p;
+    channel_pair<Loopback, recording_chat> p;
     p.channel->ac_in_buffer_size = 1;
     p.channel->ac_out_buffer_size = 1;
     p.channel->set_terminator("\r\n");
@@ -227,7 +204,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(one_byte_reads_and_writes, Loopback, transports)
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(terminator_longer_than_the_read_buffer, Loopback, transports)
 {
-    channel_pair<Loopback> p;
+    channel_pair<Loopback, recording_chat> p;
     p.channel->ac_in_buffer_size = 3;
     p.channel->set_terminator("--boundary--");
     p.channel->start();
@@ -267,7 +244,7 @@ BOOST_AUTO_TEST_SUITE(output)
 BOOST_AUTO_TEST_CASE_TEMPLATE(data_and_producers_arrive_in_fifo_order, Loopback, transports)
 {
     // Setup
-    channel_pair<Loopback> p;
+    channel_pair<Loopback, recording_chat> p;
     peer_reader<typename Loopback::socket> reader(p.peer);
     reader.start();
 
@@ -296,7 +273,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(data_and_producers_arrive_in_fifo_order, Loopback,
 BOOST_AUTO_TEST_CASE_TEMPLATE(pushes_from_a_hook_share_one_write, Loopback, transports)
 {
     // Setup: each line is answered with two pushes.
-    channel_pair<Loopback> p;
+    channel_pair<Loopback, recording_chat> p;
     p.channel->set_terminator("\n");
     p.channel->on_hook = [&](std::string const& h)
     {
@@ -325,7 +302,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(pushes_from_a_hook_share_one_write, Loopback, tran
 BOOST_AUTO_TEST_CASE_TEMPLATE(peer_eof_waits_for_queued_output, Loopback, transports)
 {
     // Setup: a 4 MiB answer, far more than the socket buffers hold.
-    channel_pair<Loopback> p;
+    channel_pair<Loopback, recording_chat> p;
     std::string const answer(4 << 20, 'a');
     p.channel->set_terminator("\n");
     p.channel->on_hook = [&](std::string const& h)
@@ -354,7 +331,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(throwing_producer_goes_to_handle_error, Loopback, 
     {
         std::string more() override { throw std::runtime_error("producer exploded"); }
     };
-    channel_pair<Loopback> p;
+    channel_pair<Loopback, recording_chat> p;
     p.channel->push_with_producer(std::make_unique<bad_producer>());
     p.channel->start();
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.closed(); }));
@@ -364,7 +341,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(throwing_producer_goes_to_handle_error, Loopback, 
 BOOST_AUTO_TEST_CASE_TEMPLATE(discard_buffers_mid_transfer_drops_the_rest, Loopback, transports)
 {
     // Setup: 8 MiB of numbered bytes queued; the peer is not reading yet.
-    channel_pair<Loopback> p;
+    channel_pair<Loopback, recording_chat> p;
     std::string data(8 << 20, '\0');
     for (std::size_t i = 0; i < data.size(); ++i)
         data[i] = static_cast<char>('a' + i % 26);
@@ -397,7 +374,7 @@ BOOST_AUTO_TEST_SUITE(threads)
 BOOST_AUTO_TEST_CASE_TEMPLATE(push_and_close_from_other_threads, Loopback, transports)
 {
     // Setup
-    channel_pair<Loopback> p;
+    channel_pair<Loopback, recording_chat> p;
     p.channel->start();
     peer_reader<typename Loopback::socket> reader(p.peer);
     reader.start();
@@ -498,7 +475,7 @@ BOOST_AUTO_TEST_SUITE(errors_and_closing)
 BOOST_AUTO_TEST_CASE(peer_reset_calls_handle_close)
 {
     // Setup
-    channel_pair<loopback_tcp> p;
+    channel_pair<loopback_tcp, recording_chat> p;
     p.channel->start();
 
     // Event: an abortive close (RST) from the peer.
@@ -565,8 +542,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(close_inside_every_hook_stops_delivery, Loopback, 
         BOOST_TEST_CONTEXT(hook)
         {
             // Setup
-            channel_pair<Loopback> p;
-            std::weak_ptr<typename channel_pair<Loopback>::chat> watch = p.channel;
+            channel_pair<Loopback, recording_chat> p;
+            std::weak_ptr<typename channel_pair<Loopback, recording_chat>::chat> watch = p.channel;
             p.channel->set_terminator("\n");
             int after_close = 0;
             bool closed = false;
@@ -602,7 +579,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_throwing_hook_goes_to_handle_error, Loopback, tr
         BOOST_TEST_CONTEXT(hook)
         {
             // Setup
-            channel_pair<Loopback> p;
+            channel_pair<Loopback, recording_chat> p;
             p.channel->set_terminator("\n");
             p.channel->on_hook = [&](std::string const& h)
             {
@@ -661,13 +638,13 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(default_handle_error_logs_and_closes, Loopback, tr
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(zero_buffer_sizes_are_reported, Loopback, transports)
 {
-    channel_pair<Loopback> p;
+    channel_pair<Loopback, recording_chat> p;
     p.channel->ac_in_buffer_size = 0;
     p.channel->start();
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return !p.channel->errors.empty(); }));
     BOOST_TEST(p.channel->errors.front().find("ac_in_buffer_size") != std::string::npos);
 
-    channel_pair<Loopback> q;
+    channel_pair<Loopback, recording_chat> q;
     q.channel->ac_out_buffer_size = 0;
     q.channel->push("x");
     q.channel->start();
@@ -698,7 +675,7 @@ BOOST_AUTO_TEST_SUITE(flow_control)
 BOOST_AUTO_TEST_CASE_TEMPLATE(readable_false_pauses_until_resumed, Loopback, transports)
 {
     // Setup: a channel that does not want input.
-    channel_pair<Loopback> p;
+    channel_pair<Loopback, recording_chat> p;
     p.channel->set_terminator("\n");
     p.channel->is_readable = false;
     p.channel->start();
@@ -718,7 +695,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(readable_false_pauses_until_resumed, Loopback, tra
 BOOST_AUTO_TEST_CASE_TEMPLATE(predicates_may_push_and_resume_reading, Loopback, transports)
 {
     // Setup: writable() pushes more output (up to three times); readable() resumes reading once.
-    channel_pair<Loopback> p;
+    channel_pair<Loopback, recording_chat> p;
     p.channel->set_terminator("\n");
     int pushes = 0;
     bool resumed = false;
@@ -863,7 +840,7 @@ BOOST_AUTO_TEST_SUITE(literals)
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_nul_terminator_literal_keeps_its_byte, Loopback, transports)
 {
     // Setup: JSON over asynchat, one document per NUL (CPython: set_terminator(b"\0")).
-    channel_pair<Loopback> p;
+    channel_pair<Loopback, recording_chat> p;
     p.channel->set_terminator("\0");
     p.channel->start();
 
@@ -879,7 +856,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_nul_terminator_literal_keeps_its_byte, Loopback,
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_terminator_with_embedded_nuls_is_whole, Loopback, transports)
 {
     // Setup: PodSixNet's terminator, five bytes with two NULs.
-    channel_pair<Loopback> p;
+    channel_pair<Loopback, recording_chat> p;
     p.channel->set_terminator("\0---\0");
     p.channel->start();
     std::string const term("\0---\0", 5);
@@ -897,7 +874,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_terminator_with_embedded_nuls_is_whole, Loopback
 BOOST_AUTO_TEST_CASE_TEMPLATE(pushed_literals_keep_their_nuls, Loopback, transports)
 {
     // Setup
-    channel_pair<Loopback> p;
+    channel_pair<Loopback, recording_chat> p;
     peer_reader<typename Loopback::socket> reader(p.peer);
     reader.start();
     p.channel->start();
@@ -920,7 +897,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(pushed_literals_keep_their_nuls, Loopback, transpo
 BOOST_AUTO_TEST_CASE_TEMPLATE(nullptr_is_the_none_terminator, Loopback, transports)
 {
     // Setup: Python's set_terminator(None), written set_terminator(nullptr).
-    channel_pair<Loopback> p;
+    channel_pair<Loopback, recording_chat> p;
     p.channel->set_terminator("\n");
     p.channel->set_terminator(nullptr);
     BOOST_TEST(std::holds_alternative<std::monostate>(p.channel->get_terminator()));

@@ -10,7 +10,6 @@
 #include <asynchat/error.hpp>
 
 #include <boost/asio/write.hpp>
-#include <boost/mpl/list.hpp>
 
 #include <memory>
 #include <string>
@@ -22,8 +21,6 @@ namespace asio = boost::asio;
 using namespace asynchat::test;
 
 namespace {
-
-using transports = boost::mpl::list<loopback_tcp, loopback_local>;
 
 template <class Stream>
 class chat : public asynchat::basic_async_chat<Stream>
@@ -87,21 +84,6 @@ void send_async(Socket& peer, std::string data)
     asio::async_write(peer, asio::buffer(*owned), [owned](boost::system::error_code, std::size_t) {});
 }
 
-template <class Loopback>
-struct pair_fixture
-{
-    asio::io_context io;
-    typename Loopback::socket peer{io};
-    std::shared_ptr<chat<typename Loopback::socket>> channel;
-
-    pair_fixture()
-    {
-        auto [a, b] = Loopback::pair(io);
-        peer = std::move(a);
-        channel = std::make_shared<chat<typename Loopback::socket>>(std::move(b));
-    }
-};
-
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(max_message_size)
@@ -109,7 +91,7 @@ BOOST_AUTO_TEST_SUITE(max_message_size)
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_long_message_is_an_error_and_closes, Loopback, transports)
 {
     // Setup: lines of at most 16 bytes.
-    pair_fixture<Loopback> p;
+    channel_pair<Loopback, chat> p;
     p.channel->set_terminator("\n");
     p.channel->set_max_message_size(16);
     p.channel->start();
@@ -131,7 +113,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_long_message_is_an_error_and_closes, Loopback, t
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(applies_to_the_none_terminator, Loopback, transports)
 {
-    pair_fixture<Loopback> p;
+    channel_pair<Loopback, chat> p;
     p.channel->set_terminator(std::nullopt);
     p.channel->set_max_message_size(1000);
     p.channel->start();
@@ -148,7 +130,7 @@ BOOST_AUTO_TEST_SUITE(write_watermarks)
 BOOST_AUTO_TEST_CASE_TEMPLATE(high_then_low_as_the_queue_fills_and_drains, Loopback, transports)
 {
     // Setup: watermarks at 64 KiB and 1 MiB; the peer does not read yet.
-    pair_fixture<Loopback> p;
+    channel_pair<Loopback, chat> p;
     p.channel->set_write_watermarks(64 << 10, 1 << 20);
     BOOST_CHECK_THROW(p.channel->set_write_watermarks(2, 1), std::invalid_argument);
     p.channel->start();
@@ -181,7 +163,7 @@ BOOST_AUTO_TEST_SUITE(timeouts)
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(idle_timeout_closes_a_silent_channel, Loopback, transports)
 {
-    pair_fixture<Loopback> p;
+    channel_pair<Loopback, chat> p;
     p.channel->set_idle_timeout(std::chrono::milliseconds(50));
     p.channel->start();
     auto const started = std::chrono::steady_clock::now();
@@ -193,7 +175,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(idle_timeout_closes_a_silent_channel, Loopback, tr
 BOOST_AUTO_TEST_CASE_TEMPLATE(activity_postpones_the_idle_timeout, Loopback, transports)
 {
     // Setup: a 200 ms idle timeout; the peer sends a byte every 20 ms for 400 ms.
-    pair_fixture<Loopback> p;
+    channel_pair<Loopback, chat> p;
     p.channel->set_terminator(std::nullopt);
     p.channel->set_idle_timeout(std::chrono::milliseconds(200));
     p.channel->start();
@@ -220,7 +202,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(read_timeout_cuts_off_a_slow_loris, Loopback, tran
 {
     // Setup: we keep writing (so the channel is never idle), the peer sends nothing after a
     // partial request line.
-    pair_fixture<Loopback> p;
+    channel_pair<Loopback, chat> p;
     p.channel->set_terminator("\r\n");
     p.channel->set_read_timeout(std::chrono::milliseconds(80));
     p.channel->start();
@@ -245,7 +227,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(read_timeout_cuts_off_a_slow_loris, Loopback, tran
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_handled_timeout_restarts_the_clock, Loopback, transports)
 {
-    pair_fixture<Loopback> p;
+    channel_pair<Loopback, chat> p;
     p.channel->keep_open_on_timeout = true;
     p.channel->set_idle_timeout(std::chrono::milliseconds(20));
     p.channel->start();

@@ -11,7 +11,6 @@
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/mpl/list.hpp>
 
 #include <functional>
 #include <future>
@@ -177,8 +176,6 @@ std::string finish(asio::io_context& io, echo_client<Loopback>& c, echo_server<L
     BOOST_TEST(run_until(io, [&] { return c.closed; }), "the client was not closed in time");
     return s.join();
 }
-
-using transports = boost::mpl::list<loopback_tcp, loopback_local>;
 
 template <class Loopback>
 void line_terminator_check(std::string const& term, std::size_t server_chunk)

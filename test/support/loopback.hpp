@@ -1,4 +1,4 @@
-// asynchat: test fixtures: loopback socket pairs and listeners, time-bounded io_context runs
+// asynchat: test fixtures: loopback sockets, listeners, channel pairs, bounded io_context runs
 // SPDX-License-Identifier: BSL-1.0
 #ifndef ASYNCHAT_TEST_SUPPORT_LOOPBACK_HPP
 #define ASYNCHAT_TEST_SUPPORT_LOOPBACK_HPP
@@ -6,10 +6,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/mpl/list.hpp>
 
 #include <chrono>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -71,6 +73,32 @@ struct loopback_local
     };
 
     static std::pair<socket, socket> pair(asio::io_context& io);
+};
+
+/// Both kinds of loopback, for `BOOST_AUTO_TEST_CASE_TEMPLATE(name, Loopback, transports)`.
+using transports = boost::mpl::list<loopback_tcp, loopback_local>;
+
+/** A channel of type `Chat<socket>` on one end of a connected pair, and the peer's socket on
+    the other, both on the fixture's own io_context. The channel is not started.
+*/
+template <class Loopback, template <class> class Chat>
+struct channel_pair
+{
+    using socket = typename Loopback::socket;
+    using chat = Chat<socket>;
+
+    asio::io_context io;
+    socket peer{io};
+    std::shared_ptr<chat> channel;
+
+    channel_pair()
+    {
+        auto [client, server] = Loopback::pair(io);
+        peer = std::move(client);
+        channel = std::make_shared<chat>(std::move(server));
+    }
+
+    bool closed() const { return !channel->connected(); }
 };
 
 /** Connect to `server`, send `request`, shut down sending, and read until EOF, on an
