@@ -30,7 +30,9 @@
 #include <unistd.h>
 #include <vector>
 
+#include "support/echo_listener.hpp"
 #include "support/loopback.hpp"
+#include "support/send_only_chat.hpp"
 
 namespace asio = boost::asio;
 using namespace asynchat::test;
@@ -63,42 +65,6 @@ std::size_t resident_bytes()
     statm >> pages >> resident;
     return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
-
-class echo_chat : public asynchat::async_chat
-{
-public:
-    explicit echo_chat(tcp::socket s) : asynchat::async_chat(std::move(s)) { set_terminator("\n"); }
-
-protected:
-    void collect_incoming_data(std::string_view d) override { line_.append(d); }
-    void found_terminator() override
-    {
-        line_ += '\n';
-        push(std::move(line_));
-        line_.clear();
-    }
-
-private:
-    std::string line_;
-};
-
-class echo_listener : public asynchat::dispatcher
-{
-public:
-    explicit echo_listener(asio::io_context& io) : dispatcher(asio::make_strand(io))
-    {
-        create_socket();
-        set_reuse_addr();
-        bind({asio::ip::make_address("127.0.0.1"), 0});
-        listen(4096);
-    }
-
-protected:
-    void handle_accepted(socket_type sock, endpoint_type) override
-    {
-        std::make_shared<echo_chat>(std::move(sock))->start();
-    }
-};
 
 // A 64-bit FNV-1a running checksum.
 struct checksum
@@ -135,7 +101,7 @@ BOOST_AUTO_TEST_CASE(twenty_thousand_connections_leak_nothing)
     // Setup: an echo server, and a client that runs cycles one after another: connect, send a
     // line, read the answer, close.
     asio::io_context io;
-    auto server = std::make_shared<echo_listener>(io);
+    auto server = std::make_shared<echo_listener>(asio::make_strand(io), 4096);
     server->start();
     std::size_t const cycles = scaled(20000);
     std::size_t const warmup = std::min<std::size_t>(1000, cycles / 2);
@@ -207,7 +173,7 @@ BOOST_AUTO_TEST_CASE(a_thousand_pipelining_connections_on_two_threads)
     // Setup: the server on a 2-thread io_context; 1000 clients on another, each pipelining
     // 100 lines at once.
     asio::io_context server_io;
-    auto server = std::make_shared<echo_listener>(server_io);
+    auto server = std::make_shared<echo_listener>(asio::make_strand(server_io), 4096);
     server->start();
     auto work = asio::make_work_guard(server_io);
     std::vector<std::thread> threads;
@@ -303,16 +269,6 @@ private:
     int line_left_ = 10;
 };
 
-class sender : public asynchat::async_chat
-{
-public:
-    using asynchat::async_chat::async_chat;
-
-protected:
-    void collect_incoming_data(std::string_view) override {}
-    void found_terminator() override {}
-};
-
 using terminator_reset = std::function<void(asynchat::async_chat&)>;
 
 class receiver : public asynchat::async_chat
@@ -356,7 +312,7 @@ void transfer(bool lines)
     asio::io_context io;
     auto [a, b] = loopback_tcp::pair(io);
     checksum sent;
-    auto out = std::make_shared<sender>(std::move(a));
+    auto out = std::make_shared<send_only_chat>(std::move(a));
     auto in = std::make_shared<receiver>(std::move(b), [lines](asynchat::async_chat& c) {
         if (lines)
             c.set_terminator("\n");

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "support/child_process.hpp"
+#include "support/echo_listener.hpp"
 #include "support/loopback.hpp"
 
 namespace asio = boost::asio;
@@ -42,37 +43,6 @@ using tcp = asio::ip::tcp;
 namespace {
 
 tcp::endpoint const localhost{asio::ip::make_address("127.0.0.1"), 0};
-
-class echo_chat : public asynchat::async_chat
-{
-public:
-    explicit echo_chat(tcp::socket s) : asynchat::async_chat(std::move(s)) { set_terminator("\n"); }
-
-protected:
-    void collect_incoming_data(std::string_view d) override { _collect_incoming_data(d); }
-    void found_terminator() override { push(_get_data() + "\n"); }
-};
-
-// asyncore's classic server: a listening dispatcher that spawns async_chat channels.
-class echo_listener : public asynchat::dispatcher
-{
-public:
-    explicit echo_listener(asio::io_context& io) : dispatcher(io.get_executor())
-    {
-        create_socket();
-        set_reuse_addr();
-        bind(localhost);
-        listen(64);
-    }
-    int accepted = 0;
-
-protected:
-    void handle_accepted(socket_type sock, endpoint_type) override
-    {
-        ++accepted;
-        std::make_shared<echo_chat>(std::move(sock))->start();
-    }
-};
 
 // Records what happens to it.
 class probe : public asynchat::dispatcher
@@ -243,7 +213,7 @@ BOOST_AUTO_TEST_CASE(spawns_async_chat_channels_for_each_connection)
 {
     // Setup
     asio::io_context io;
-    auto server = std::make_shared<echo_listener>(io);
+    auto server = std::make_shared<echo_listener>(io.get_executor());
     server->start();
 
     // Event: 20 clients connect at once and each sends two lines.

@@ -19,22 +19,13 @@
 #include <unistd.h>
 
 #include "support/loopback.hpp"
+#include "support/send_only_chat.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace asynchat::test;
 
 namespace {
-
-class line_chat : public asynchat::async_chat
-{
-public:
-    using asynchat::async_chat::async_chat;
-
-protected:
-    void collect_incoming_data(std::string_view) override {}
-    void found_terminator() override {}
-};
 
 // `tail -f`: hands out what the file has beyond what it gave, not_ready() at its end until the
 // file ends with "END\n".
@@ -86,7 +77,7 @@ BOOST_AUTO_TEST_CASE(tail_f_of_a_growing_file_resumed_from_another_thread)
     std::ofstream(path, std::ios::binary | std::ios::trunc).close();
     asio::io_context io;
     auto [client, server] = loopback_tcp::pair(io);
-    auto chat = std::make_shared<line_chat>(std::move(server));
+    auto chat = std::make_shared<send_only_chat>(std::move(server));
     auto tail = std::make_unique<tail_producer>(path);
     std::function<void()> resume = tail->resumer();
     chat->push("begin\n");
@@ -153,7 +144,7 @@ BOOST_AUTO_TEST_CASE(output_behind_a_waiting_producer_waits_and_nothing_polls)
     };
     asio::io_context io;
     auto [client, server] = loopback_tcp::pair(io);
-    auto chat = std::make_shared<line_chat>(std::move(server));
+    auto chat = std::make_shared<send_only_chat>(std::move(server));
     auto owned = std::make_unique<gate>();
     gate* g = owned.get();
     std::function<void()> resume = owned->resumer();
@@ -207,7 +198,7 @@ BOOST_AUTO_TEST_CASE(a_composite_waits_for_the_producer_it_wraps)
     };
     asio::io_context io;
     auto [client, server] = loopback_tcp::pair(io);
-    auto chat = std::make_shared<line_chat>(std::move(server));
+    auto chat = std::make_shared<send_only_chat>(std::move(server));
     auto inner = std::make_unique<later>();
     std::function<void()> resume_inner = inner->resumer(); // the inner's own handle
     chat->push_with_producer(std::make_unique<asynchat::composite_producer>(
