@@ -22,6 +22,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "support/captured.hpp"
 #include "support/loopback.hpp"
 
 namespace asio = boost::asio;
@@ -29,20 +30,6 @@ using namespace asynchat::test;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-// Captures std::cout or std::cerr for the lifetime of the object.
-struct captured
-{
-    explicit captured(std::ostream& s) : stream(s), old(s.rdbuf(buffer.rdbuf())) {}
-    ~captured() { stream.rdbuf(old); }
-    captured(captured const&) = delete;
-    captured& operator=(captured const&) = delete;
-    std::string text() const { return buffer.str(); }
-
-    std::ostream& stream;
-    std::ostringstream buffer;
-    std::streambuf* old;
-};
 
 struct log_line
 {

@@ -27,10 +27,10 @@
 #include <functional>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <unistd.h>
 
+#include "support/captured.hpp"
 #include "support/loopback.hpp"
 
 namespace asio = boost::asio;
@@ -38,18 +38,6 @@ using namespace asynchat::test;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-// Captures std::cout or std::cerr for the lifetime of the object.
-struct captured
-{
-    explicit captured(std::ostream& s) : stream(s), old(s.rdbuf(buffer.rdbuf())) {}
-    ~captured() { stream.rdbuf(old); }
-    std::string text() const { return buffer.str(); }
-
-    std::ostream& stream;
-    std::ostringstream buffer;
-    std::streambuf* old;
-};
 
 struct ipv4
 {
