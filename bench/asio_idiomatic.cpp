@@ -21,16 +21,30 @@ public:
 private:
     void read()
     {
-        asio::async_read_until(socket_, buffer_, '\n', [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-            if (ec)
-                return;
-            self->line_.assign(asio::buffers_begin(self->buffer_.data()), asio::buffers_begin(self->buffer_.data()) + static_cast<std::ptrdiff_t>(n));
-            self->buffer_.consume(n);
-            asio::async_write(self->socket_, asio::buffer(self->line_), [self](boost::system::error_code ec, std::size_t) {
-                if (!ec)
-                    self->read();
-            });
-        });
+        asio::async_read_until(
+            socket_,
+            buffer_,
+            '\n',
+            [self = shared_from_this()](boost::system::error_code ec, std::size_t n)
+            {
+                if (ec)
+                    return;
+                self->line_.assign(
+                    asio::buffers_begin(self->buffer_.data()),
+                    asio::buffers_begin(self->buffer_.data()) + static_cast<std::ptrdiff_t>(n)
+                );
+                self->buffer_.consume(n);
+                asio::async_write(
+                    self->socket_,
+                    asio::buffer(self->line_),
+                    [self](boost::system::error_code ec, std::size_t)
+                    {
+                        if (!ec)
+                            self->read();
+                    }
+                );
+            }
+        );
     }
 
     tcp::socket socket_;

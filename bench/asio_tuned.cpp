@@ -24,8 +24,11 @@ public:
 private:
     void read()
     {
-        socket_.async_read_some(asio::buffer(in_.data() + held_, in_.size() - held_),
-            [self = shared_from_this()](boost::system::error_code ec, std::size_t n) { self->on_read(ec, n); });
+        socket_.async_read_some(
+            asio::buffer(in_.data() + held_, in_.size() - held_),
+            [self = shared_from_this()](boost::system::error_code ec, std::size_t n)
+            { self->on_read(ec, n); }
+        );
     }
 
     void on_read(boost::system::error_code ec, std::size_t n)
@@ -35,7 +38,10 @@ private:
         std::size_t const total = held_ + n;
         // Everything up to the last '\n' goes back; the rest waits for more.
         char const* last = nullptr;
-        for (char const* p = in_.data(); auto const* hit = static_cast<char const*>(std::memchr(p, '\n', static_cast<std::size_t>(in_.data() + total - p)));)
+        for (char const* p = in_.data();
+             auto const* hit = static_cast<char const*>(
+                 std::memchr(p, '\n', static_cast<std::size_t>(in_.data() + total - p))
+             );)
         {
             last = hit;
             p = hit + 1;
@@ -48,10 +54,15 @@ private:
         std::memmove(in_.data(), in_.data() + complete, held_);
         if (complete == 0)
             return read();
-        asio::async_write(socket_, asio::buffer(out_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-            if (!ec)
-                self->read();
-        });
+        asio::async_write(
+            socket_,
+            asio::buffer(out_),
+            [self = shared_from_this()](boost::system::error_code ec, std::size_t)
+            {
+                if (!ec)
+                    self->read();
+            }
+        );
     }
 
     tcp::socket socket_;

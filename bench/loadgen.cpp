@@ -18,9 +18,8 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <vector>
-
 #include <sys/resource.h>
+#include <vector>
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -89,13 +88,17 @@ public:
     void start(tcp::endpoint ep, std::function<void()> on_first)
     {
         on_first_ = std::move(on_first);
-        socket_.async_connect(ep, [self = shared_from_this()](boost::system::error_code ec) {
-            if (ec)
-                throw std::runtime_error("connect: " + ec.message());
-            self->socket_.set_option(tcp::no_delay(true));
-            self->send(self->o_.idle ? 1 : self->o_.window);
-            self->read();
-        });
+        socket_.async_connect(
+            ep,
+            [self = shared_from_this()](boost::system::error_code ec)
+            {
+                if (ec)
+                    throw std::runtime_error("connect: " + ec.message());
+                self->socket_.set_option(tcp::no_delay(true));
+                self->send(self->o_.idle ? 1 : self->o_.window);
+                self->read();
+            }
+        );
     }
 
     void stop() { stopping_ = true; }
@@ -116,19 +119,26 @@ private:
         writing_ = true;
         std::size_t const n = std::min(unsent_, p_.period());
         unsent_ -= n;
-        asio::async_write(socket_, asio::buffer(p_.at(send_off_), n), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-            self->writing_ = false;
-            if (!ec)
-                self->flush();
-        });
+        asio::async_write(
+            socket_,
+            asio::buffer(p_.at(send_off_), n),
+            [self = shared_from_this()](boost::system::error_code ec, std::size_t)
+            {
+                self->writing_ = false;
+                if (!ec)
+                    self->flush();
+            }
+        );
         send_off_ = (send_off_ + n) % p_.period();
     }
 
     void read()
     {
-        socket_.async_read_some(asio::buffer(in_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-            self->on_read(ec, n);
-        });
+        socket_.async_read_some(
+            asio::buffer(in_),
+            [self = shared_from_this()](boost::system::error_code ec, std::size_t n)
+            { self->on_read(ec, n); }
+        );
     }
 
     void on_read(boost::system::error_code ec, std::size_t n)
@@ -144,7 +154,9 @@ private:
         lines_done_ += answered;
         st_.lines += answered;
         if (answered && o_.pingpong)
-            st_.latencies_us.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - sent_at_).count());
+            st_.latencies_us.push_back(
+                std::chrono::duration<double, std::micro>(clock_type::now() - sent_at_).count()
+            );
         if (on_first_ && answered)
             std::exchange(on_first_, nullptr)();
         if (!o_.idle && !stopping_ && answered)
@@ -173,7 +185,8 @@ double cpu_seconds()
 {
     rusage u{};
     ::getrusage(RUSAGE_SELF, &u);
-    auto const seconds = [](timeval t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+    auto const seconds = [](timeval t)
+    { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
     return seconds(u.ru_utime) + seconds(u.ru_stime);
 }
 
@@ -181,7 +194,8 @@ double percentile(std::vector<double>& v, double p)
 {
     if (v.empty())
         return 0;
-    std::size_t const k = std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
+    std::size_t const k =
+        std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
     std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
     return v[k];
 }
@@ -196,16 +210,25 @@ int main(int argc, char** argv)
         for (int i = 1; i + 1 < argc; i += 2)
         {
             std::string const k = argv[i], v = argv[i + 1];
-            if (k == "--port") o.port = static_cast<unsigned short>(std::stoul(v));
-            else if (k == "--mode") o.mode = v;
-            else if (k == "--connections") o.connections = std::stoul(v);
-            else if (k == "--window") o.window = std::stoul(v);
-            else if (k == "--length") o.length = std::stoul(v);
-            else if (k == "--seconds") o.seconds = std::stod(v);
-            else throw std::invalid_argument("unknown option " + k);
+            if (k == "--port")
+                o.port = static_cast<unsigned short>(std::stoul(v));
+            else if (k == "--mode")
+                o.mode = v;
+            else if (k == "--connections")
+                o.connections = std::stoul(v);
+            else if (k == "--window")
+                o.window = std::stoul(v);
+            else if (k == "--length")
+                o.length = std::stoul(v);
+            else if (k == "--seconds")
+                o.seconds = std::stod(v);
+            else
+                throw std::invalid_argument("unknown option " + k);
         }
         if (o.mode != "pipeline" && o.mode != "pingpong" && o.mode != "bulk" && o.mode != "idle")
-            throw std::invalid_argument("--mode must be pipeline, pingpong, bulk or idle, not " + o.mode);
+            throw std::invalid_argument(
+                "--mode must be pipeline, pingpong, bulk or idle, not " + o.mode
+            );
         o.pingpong = o.mode == "pingpong";
         o.idle = o.mode == "idle";
         if (o.pingpong)
@@ -222,10 +245,14 @@ int main(int argc, char** argv)
         for (std::size_t c = 0; c < o.connections; ++c)
         {
             conns.push_back(std::make_shared<connection>(io, o, pat, c, st));
-            conns.back()->start(ep, [&] {
-                if (++ready == o.connections && o.idle)
-                    std::cout << "ready" << std::endl;
-            });
+            conns.back()->start(
+                ep,
+                [&]
+                {
+                    if (++ready == o.connections && o.idle)
+                        std::cout << "ready" << std::endl;
+                }
+            );
         }
         // Warm up until every connection has had an answer, then measure for `seconds`.
         while (ready < o.connections)
@@ -234,7 +261,9 @@ int main(int argc, char** argv)
         st.latencies_us.clear();
         auto const t0 = clock_type::now();
         double const cpu0 = cpu_seconds();
-        io.run_for(std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds)));
+        io.run_for(std::chrono::duration_cast<clock_type::duration>(
+            std::chrono::duration<double>(o.seconds)
+        ));
         double const elapsed = std::chrono::duration<double>(clock_type::now() - t0).count();
         double const cpu_share = (cpu_seconds() - cpu0) / elapsed;
         for (auto& c : conns)
@@ -242,11 +271,13 @@ int main(int argc, char** argv)
 
         std::uint64_t const lines = st.lines - at_start.lines;
         std::cout << "mode=" << o.mode << " connections=" << o.connections << " window=" << o.window
-                  << " length=" << o.length << " lines_per_s=" << static_cast<double>(lines) / elapsed
+                  << " length=" << o.length
+                  << " lines_per_s=" << static_cast<double>(lines) / elapsed
                   << " mb_per_s=" << static_cast<double>(st.bytes - at_start.bytes) / elapsed / 1e6
-                  << " p50_us=" << percentile(st.latencies_us, 0.5) << " p99_us=" << percentile(st.latencies_us, 0.99)
-                  << " p999_us=" << percentile(st.latencies_us, 0.999) << " loadgen_cpu=" << cpu_share
-                  << " errors=" << st.errors << std::endl;
+                  << " p50_us=" << percentile(st.latencies_us, 0.5)
+                  << " p99_us=" << percentile(st.latencies_us, 0.99)
+                  << " p999_us=" << percentile(st.latencies_us, 0.999)
+                  << " loadgen_cpu=" << cpu_share << " errors=" << st.errors << std::endl;
         return st.errors == 0 ? 0 : 1;
     }
     catch (std::exception const& e)

@@ -18,10 +18,9 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
 #include <vector>
-
-#include <sys/resource.h>
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -105,7 +104,8 @@ result run_once(std::size_t bytes, std::size_t piece, bool ahead)
     chat->start();
     io.run();
     reader.join();
-    double const secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double const secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double const cpu = cpu_seconds() - cpu0;
     if (received != bytes)
     {

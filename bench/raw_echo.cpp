@@ -28,19 +28,22 @@ int main(int argc, char** argv)
         tcp::socket s = acceptor.accept();
         s.set_option(tcp::no_delay(true));
         s.non_blocking(true);
-        std::thread([s = std::move(s)]() mutable {
-            std::vector<char> buf(262144);
-            boost::system::error_code ec;
-            while (!ec || ec == asio::error::would_block)
+        std::thread(
+            [s = std::move(s)]() mutable
             {
-                std::size_t const n = s.read_some(asio::buffer(buf), ec);
-                for (std::size_t done = 0; !ec && done < n;)
+                std::vector<char> buf(262144);
+                boost::system::error_code ec;
+                while (!ec || ec == asio::error::would_block)
                 {
-                    done += s.write_some(asio::buffer(buf.data() + done, n - done), ec);
-                    if (ec == asio::error::would_block)
-                        ec = {};
+                    std::size_t const n = s.read_some(asio::buffer(buf), ec);
+                    for (std::size_t done = 0; !ec && done < n;)
+                    {
+                        done += s.write_some(asio::buffer(buf.data() + done, n - done), ec);
+                        if (ec == asio::error::would_block)
+                            ec = {};
+                    }
                 }
             }
-        }).detach();
+        ).detach();
     }
 }

@@ -8,7 +8,6 @@
 #include <asynchat/detail/input_scanner.hpp>
 
 #include <benchmark/benchmark.h>
-
 #include <cstring>
 #include <string>
 
@@ -36,7 +35,9 @@ std::string make_reads(std::size_t length, std::string const& term)
 
 using bench::counting_handler;
 
-void scan(benchmark::State& state, asynchat::terminator term, std::string const& reads, bool reset_count)
+void scan(
+    benchmark::State& state, asynchat::terminator term, std::string const& reads, bool reset_count
+)
 {
     asynchat::detail::input_scanner s;
     s.set_terminator(term);
@@ -52,7 +53,8 @@ void scan(benchmark::State& state, asynchat::terminator term, std::string const&
     }
     benchmark::DoNotOptimize(h.bytes);
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * reads.size()));
-    state.counters["messages/s"] = benchmark::Counter(static_cast<double>(h.messages), benchmark::Counter::kIsRate);
+    state.counters["messages/s"] =
+        benchmark::Counter(static_cast<double>(h.messages), benchmark::Counter::kIsRate);
 }
 
 void string_terminator(benchmark::State& state, std::string term)
@@ -88,7 +90,8 @@ void numeric_terminator(benchmark::State& state)
     }
     benchmark::DoNotOptimize(h.bytes);
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * reads.size()));
-    state.counters["messages/s"] = benchmark::Counter(static_cast<double>(h.messages), benchmark::Counter::kIsRate);
+    state.counters["messages/s"] =
+        benchmark::Counter(static_cast<double>(h.messages), benchmark::Counter::kIsRate);
 }
 
 // The ceiling for one-byte terminators: memchr over the same reads (and the same memcpy).
@@ -102,7 +105,9 @@ void memchr_ceiling(benchmark::State& state)
         std::memcpy(buffer.data(), reads.data(), reads.size());
         char const* p = buffer.data();
         char const* end = p + buffer.size();
-        while (auto const* hit = static_cast<char const*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p))))
+        while (auto const* hit =
+                   static_cast<char const*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)))
+        )
         {
             ++found;
             p = hit + 1;

@@ -20,10 +20,12 @@ using bench::counting_handler;
 
 int main(int argc, char** argv)
 {
-    std::string const term = std::string("\r\n\r\n").substr(0, argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 1);
+    std::string const term =
+        std::string("\r\n\r\n").substr(0, argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 1);
     std::size_t const length = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 32;
     std::size_t const messages = argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 1000000;
-    std::string const one = std::string(length - (term.empty() ? 0 : term.size()), 'x') + (term.empty() ? "\n" : term);
+    std::string const one =
+        std::string(length - (term.empty() ? 0 : term.size()), 'x') + (term.empty() ? "\n" : term);
     std::string reads;
     while (reads.size() + one.size() <= 65536)
         reads += one;

@@ -34,7 +34,9 @@ inline server_args parse_server_args(int argc, char** argv)
         else if (key == "--threads" && value >= 1 && value <= 64)
             a.threads = static_cast<int>(value);
         else
-            throw std::invalid_argument("usage: " + std::string(argv[0]) + " [--port N] [--threads T]");
+            throw std::invalid_argument(
+                "usage: " + std::string(argv[0]) + " [--port N] [--threads T]"
+            );
     }
     if (argc % 2 == 0)
         throw std::invalid_argument("usage: " + std::string(argv[0]) + " [--port N] [--threads T]");
@@ -52,15 +54,20 @@ void run_server(server_args const& args)
     asio::io_context io(args.threads);
     tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), args.port});
     std::cout << "listening on 127.0.0.1:" << acceptor.local_endpoint().port() << std::endl;
-    std::function<void()> accept = [&] {
-        acceptor.async_accept(asio::make_strand(io), [&](boost::system::error_code ec, tcp::socket s) {
-            if (!ec)
+    std::function<void()> accept = [&]
+    {
+        acceptor.async_accept(
+            asio::make_strand(io),
+            [&](boost::system::error_code ec, tcp::socket s)
             {
-                s.set_option(tcp::no_delay(true));
-                std::make_shared<Session>(std::move(s))->start();
+                if (!ec)
+                {
+                    s.set_option(tcp::no_delay(true));
+                    std::make_shared<Session>(std::move(s))->start();
+                }
+                accept();
             }
-            accept();
-        });
+        );
     };
     accept();
     std::vector<std::thread> pool;

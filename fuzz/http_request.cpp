@@ -3,10 +3,10 @@
 //
 // Any input either parses into a request whose parts are consistent, or is rejected with
 // std::invalid_argument; nothing else (no crash, no other exception, no sanitizer report).
-#include "http_server/http_server.hpp"
-
 #include <cstdlib>
 #include <string_view>
+
+#include "http_server/http_server.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size)
 {

@@ -8,11 +8,10 @@
 // at the end and the final terminator must agree too. Any difference aborts.
 #include <asynchat/detail/input_scanner.hpp>
 
-#include <fuzzer/FuzzedDataProvider.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fuzzer/FuzzedDataProvider.h>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,12 +54,14 @@ bool falsy(terminator const& t)
 }
 
 // The reference: CPython's semantics over the whole stream, no buffers, no cleverness.
-outcome reference(std::string const& stream, terminator term, std::vector<terminator> const& changes)
+outcome
+reference(std::string const& stream, terminator term, std::vector<terminator> const& changes)
 {
     outcome out;
     std::size_t pos = 0;
     std::size_t found = 0;
-    auto on_found = [&] {
+    auto on_found = [&]
+    {
         out.events.push_back("T" + repr(term));
         if (found < changes.size())
             term = changes[found];
@@ -154,7 +155,8 @@ outcome scan(
     std::size_t pos = 0;
     for (std::size_t i = 0; pos < stream.size(); ++i)
     {
-        std::size_t const n = std::min(i < chunks.size() ? chunks[i] : stream.size(), stream.size() - pos);
+        std::size_t const n =
+            std::min(i < chunks.size() ? chunks[i] : stream.size(), stream.size() - pos);
         std::memcpy(s.prepare(n), stream.data() + pos, n);
         s.commit(n);
         s.process(h);
@@ -174,8 +176,7 @@ terminator pick_terminator(FuzzedDataProvider& in)
     case 1:
     case 2:
         return in.ConsumeIntegralInRange<std::size_t>(0, 64);
-    default:
-    {
+    default: {
         // Short terminators over a small alphabet, so that they and their prefixes recur.
         std::string s;
         std::size_t const len = in.ConsumeIntegralInRange<std::size_t>(0, 6);
@@ -217,9 +218,15 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
 
     check(chunked.events == whole.events, "chunked vs whole: events");
     check(chunked.pending == whole.pending, "chunked vs whole: pending bytes");
-    check(repr(chunked.final_terminator) == repr(whole.final_terminator), "chunked vs whole: terminator");
+    check(
+        repr(chunked.final_terminator) == repr(whole.final_terminator),
+        "chunked vs whole: terminator"
+    );
     check(whole.events == model.events, "scanner vs reference: events");
     check(whole.pending == model.pending, "scanner vs reference: pending bytes");
-    check(repr(whole.final_terminator) == repr(model.final_terminator), "scanner vs reference: terminator");
+    check(
+        repr(whole.final_terminator) == repr(model.final_terminator),
+        "scanner vs reference: terminator"
+    );
     return 0;
 }

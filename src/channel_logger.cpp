@@ -54,15 +54,9 @@ bool log_types::contains(std::string_view type) const
     return set.find(type) != set.end();
 }
 
-std::size_t log_types::size() const noexcept
-{
-    return get().size();
-}
+std::size_t log_types::size() const noexcept { return get().size(); }
 
-void log_types::insert(std::string_view type)
-{
-    own().emplace(type);
-}
+void log_types::insert(std::string_view type) { own().emplace(type); }
 
 void log_types::erase(std::string_view type)
 {
@@ -71,10 +65,7 @@ void log_types::erase(std::string_view type)
         set.erase(it);
 }
 
-void log_types::clear()
-{
-    own().clear();
-}
+void log_types::clear() { own().clear(); }
 
 //----------------------------------------------------------------------------
 // channel_logger

@@ -1,8 +1,7 @@
 // asynchat: dispatcher
 // SPDX-License-Identifier: BSL-1.0
-#include <asynchat/dispatcher.hpp>
-
 #include <asynchat/detail/hooks.hpp>
+#include <asynchat/dispatcher.hpp>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
@@ -50,9 +49,7 @@ dispatcher::dispatcher(executor_type const& ex)
 }
 
 dispatcher::dispatcher(socket_type sock)
-    : executor_(sock.get_executor()),
-      socket_(std::move(sock)),
-      acceptor_(executor_),
+    : executor_(sock.get_executor()), socket_(std::move(sock)), acceptor_(executor_),
       idle_timer_(executor_)
 {
     boost::system::error_code ec;
@@ -246,7 +243,8 @@ dispatcher::executor_type dispatcher::accepted_socket_executor() const
     // when executor_ is one (the usual case): all channels serialised, and two locks a handler.
     // So look through a strand to the execution context's own executor.
     if (auto io = plain_executor<boost::asio::io_context::executor_type>(executor_))
-        return strand_per_socket ? executor_type(boost::asio::make_strand(*io)) : executor_type(*io);
+        return strand_per_socket ? executor_type(boost::asio::make_strand(*io))
+                                 : executor_type(*io);
     if (auto pool = plain_executor<boost::asio::thread_pool::executor_type>(executor_))
         return boost::asio::make_strand(*pool);
     return boost::asio::make_strand(executor_);
@@ -331,7 +329,11 @@ std::string dispatcher::describe() const
     if (addr_)
         address << *addr_;
     return detail::channel_repr(
-        *this, accepting() ? "listening" : connected() ? "connected" : "", address.str()
+        *this,
+        accepting()   ? "listening"
+        : connected() ? "connected"
+                      : "",
+        address.str()
     );
 }
 
@@ -577,7 +579,8 @@ std::size_t dispatcher::read_some(char* data, std::size_t size, boost::system::e
     return socket_.read_some(boost::asio::buffer(data, size), ec);
 }
 
-std::size_t dispatcher::write_some(char const* data, std::size_t size, boost::system::error_code& ec)
+std::size_t
+dispatcher::write_some(char const* data, std::size_t size, boost::system::error_code& ec)
 {
     return socket_.write_some(boost::asio::buffer(data, size), ec);
 }

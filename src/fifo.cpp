@@ -9,15 +9,9 @@ namespace asynchat {
 
 fifo::fifo(std::deque<std::string> list) : list_(std::move(list)) {}
 
-std::size_t fifo::size() const noexcept
-{
-    return list_.size();
-}
+std::size_t fifo::size() const noexcept { return list_.size(); }
 
-bool fifo::is_empty() const noexcept
-{
-    return list_.empty();
-}
+bool fifo::is_empty() const noexcept { return list_.empty(); }
 
 const std::string& fifo::first() const
 {
@@ -26,10 +20,7 @@ const std::string& fifo::first() const
     return list_.front();
 }
 
-void fifo::push(std::string data)
-{
-    list_.push_back(std::move(data));
-}
+void fifo::push(std::string data) { list_.push_back(std::move(data)); }
 
 std::optional<std::string> fifo::pop()
 {

@@ -39,8 +39,7 @@ bool file_dispatcher::ready_now(wait_kind kind) noexcept
 }
 
 void file_dispatcher::async_wait_on(
-    wait_kind kind,
-    std::function<void(boost::system::error_code)> h
+    wait_kind kind, std::function<void(boost::system::error_code)> h
 )
 {
     using descriptor_base = boost::asio::posix::descriptor_base;
@@ -57,7 +56,8 @@ std::size_t file_dispatcher::read_some(char* data, std::size_t size, boost::syst
     return descriptor_.read_some(boost::asio::buffer(data, size), ec);
 }
 
-std::size_t file_dispatcher::write_some(char const* data, std::size_t size, boost::system::error_code& ec)
+std::size_t
+file_dispatcher::write_some(char const* data, std::size_t size, boost::system::error_code& ec)
 {
     return descriptor_.write_some(boost::asio::buffer(data, size), ec);
 }

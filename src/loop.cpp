@@ -1,9 +1,8 @@
 // asynchat: loop, close_all, channel_count
 // SPDX-License-Identifier: BSL-1.0
-#include <asynchat/loop.hpp>
-
 #include <asynchat/detail/channel_map.hpp>
 #include <asynchat/dispatcher.hpp>
+#include <asynchat/loop.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
 

@@ -5,13 +5,12 @@
 #include <asynchat/async_chat.hpp>
 
 #define BOOST_TEST_MODULE async_chat
-#include <boost/test/unit_test.hpp>
-
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/core/demangle.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include <atomic>
 #include <functional>
@@ -170,7 +169,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(cpython_golden_traces_over_sockets, Loopback, tran
             BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.closed(); }));
 
             // Check: how the network split the stream may merge reads, so compare merged.
-            BOOST_TEST(normalise(p.channel->rec.events) == normalise(g.events), boost::test_tools::per_element());
+            BOOST_TEST(
+                normalise(p.channel->rec.events) == normalise(g.events),
+                boost::test_tools::per_element()
+            );
             BOOST_TEST(term_repr(p.channel->get_terminator()) == term_repr(g.final_terminator));
             BOOST_TEST(p.channel->closes == 1);
         }
@@ -211,7 +213,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(terminator_longer_than_the_read_buffer, Loopback, 
     asio::write(p.peer, asio::buffer(std::string("part one--boundary--part two--bound")));
     p.peer.shutdown(Loopback::socket::shutdown_send);
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.closed(); }));
-    BOOST_TEST(p.channel->messages == std::vector<std::string>{"part one"}, boost::test_tools::per_element());
+    BOOST_TEST(
+        p.channel->messages == std::vector<std::string>{"part one"},
+        boost::test_tools::per_element()
+    );
     BOOST_TEST(p.channel->current == "part two");
 }
 
@@ -231,7 +236,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(sample_collector_returns_and_clears, Loopback, tra
     chat->start();
     asio::write(peer, asio::buffer(std::string("ab\ncd\n\n")));
     BOOST_TEST_REQUIRE(run_until(io, [&] { return chat->lines.size() == 3; }));
-    BOOST_TEST(chat->lines == (std::vector<std::string>{"ab", "cd", ""}), boost::test_tools::per_element());
+    BOOST_TEST(
+        chat->lines == (std::vector<std::string>{"ab", "cd", ""}), boost::test_tools::per_element()
+    );
     BOOST_TEST(chat->_get_data().empty());
 }
 
@@ -253,7 +260,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(data_and_producers_arrive_in_fifo_order, Loopback,
     p.channel->push(std::string(owned));
     p.channel->push(std::string_view("view "));
     p.channel->push("c-string ");
-    p.channel->push_with_producer(std::make_unique<asynchat::simple_producer>("simple producer ", 3));
+    p.channel->push_with_producer(std::make_unique<asynchat::simple_producer>("simple producer ", 3)
+    );
     p.channel->push_with_producer(std::string("bytes-producer "));
     p.channel->push(std::string(200000, 'x'));
     p.channel->push("end");
@@ -335,7 +343,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(throwing_producer_goes_to_handle_error, Loopback, 
     p.channel->push_with_producer(std::make_unique<bad_producer>());
     p.channel->start();
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.closed(); }));
-    BOOST_TEST(p.channel->errors == std::vector<std::string>{"producer exploded"}, boost::test_tools::per_element());
+    BOOST_TEST(
+        p.channel->errors == std::vector<std::string>{"producer exploded"},
+        boost::test_tools::per_element()
+    );
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(discard_buffers_mid_transfer_drops_the_rest, Loopback, transports)
@@ -351,11 +362,15 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(discard_buffers_mid_transfer_drops_the_rest, Loopb
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.channel->hooks.size() >= 2; }));
 
     // Event: discard while a write is in flight, then close once the rest drained.
-    asio::post(p.io, [&] {
-        p.channel->discard_buffers();
-        p.channel->close_when_done();
-        p.channel->push("!");
-    });
+    asio::post(
+        p.io,
+        [&]
+        {
+            p.channel->discard_buffers();
+            p.channel->close_when_done();
+            p.channel->push("!");
+        }
+    );
     peer_reader<typename Loopback::socket> reader(p.peer);
     reader.start();
 
@@ -488,7 +503,9 @@ BOOST_AUTO_TEST_CASE(peer_reset_calls_handle_close)
     BOOST_TEST(p.channel->errors.empty());
 }
 
-BOOST_AUTO_TEST_CASE_TEMPLATE(connect_calls_handle_connect_then_reads_and_writes, Loopback, transports)
+BOOST_AUTO_TEST_CASE_TEMPLATE(
+    connect_calls_handle_connect_then_reads_and_writes, Loopback, transports
+)
 {
     // Setup: output pushed before the connection exists waits for it.
     asio::io_context io;
@@ -537,7 +554,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(connect_failure_goes_to_handle_error, Loopback, tr
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(close_inside_every_hook_stops_delivery, Loopback, transports)
 {
-    for (std::string const hook : {"collect_incoming_data", "found_terminator", "readable", "writable"})
+    for (std::string const hook :
+         {"collect_incoming_data", "found_terminator", "readable", "writable"})
     {
         BOOST_TEST_CONTEXT(hook)
         {
@@ -574,7 +592,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(close_inside_every_hook_stops_delivery, Loopback, 
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_throwing_hook_goes_to_handle_error, Loopback, transports)
 {
-    for (std::string const hook : {"collect_incoming_data", "found_terminator", "readable", "writable", "handle_close"})
+    for (std::string const hook :
+         {"collect_incoming_data", "found_terminator", "readable", "writable", "handle_close"})
     {
         BOOST_TEST_CONTEXT(hook)
         {
@@ -606,7 +625,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(default_handle_error_logs_and_closes, Loopback, tr
     struct plain_chat : asynchat::basic_async_chat<typename Loopback::socket>
     {
         using asynchat::basic_async_chat<typename Loopback::socket>::basic_async_chat;
-        void collect_incoming_data(std::string_view) override { throw std::logic_error("bad input"); }
+        void collect_incoming_data(std::string_view) override
+        {
+            throw std::logic_error("bad input");
+        }
         void found_terminator() override {}
     };
     asio::io_context io;
@@ -722,7 +744,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(predicates_may_push_and_resume_reading, Loopback, 
     // what it pushes joins the write it allows (it used to start a nested write of its own).
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return reader.eof; }));
     BOOST_TEST(reader.received == "first\nw1\n");
-    BOOST_TEST(p.channel->messages == (std::vector<std::string>{"a", "b"}), boost::test_tools::per_element());
+    BOOST_TEST(
+        p.channel->messages == (std::vector<std::string>{"a", "b"}),
+        boost::test_tools::per_element()
+    );
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -789,7 +814,9 @@ struct can_push : std::false_type
 {
 };
 template <class T>
-struct can_push<T, std::void_t<decltype(std::declval<asynchat::async_chat&>().push(std::declval<T>()))>>
+struct can_push<
+    T,
+    std::void_t<decltype(std::declval<asynchat::async_chat&>().push(std::declval<T>()))>>
     : std::true_type
 {
 };
@@ -800,8 +827,8 @@ struct can_push_with_producer : std::false_type
 template <class T>
 struct can_push_with_producer<
     T,
-    std::void_t<decltype(std::declval<asynchat::async_chat&>().push_with_producer(std::declval<T>()))>>
-    : std::true_type
+    std::void_t<decltype(std::declval<asynchat::async_chat&>().push_with_producer(std::declval<T>())
+    )>> : std::true_type
 {
 };
 template <class T, class = void>
@@ -819,19 +846,30 @@ struct can_set_terminator<
 // Python's None is nullptr for set_terminator(); push(None) is an error in Python too.
 static_assert(can_set_terminator<std::nullptr_t>::value, "set_terminator(nullptr) is None");
 static_assert(!can_push<std::nullptr_t>::value, "push(nullptr) must not compile");
-static_assert(!can_push_with_producer<std::nullptr_t>::value, "push_with_producer(nullptr) must not compile");
-static_assert(!std::is_constructible_v<asynchat::simple_producer, std::nullptr_t>, "simple_producer(nullptr) must not compile");
+static_assert(
+    !can_push_with_producer<std::nullptr_t>::value, "push_with_producer(nullptr) must not compile"
+);
+static_assert(
+    !std::is_constructible_v<asynchat::simple_producer, std::nullptr_t>,
+    "simple_producer(nullptr) must not compile"
+);
 // What must still compile.
-static_assert(can_push<char const*>::value && can_push<char*>::value && can_push<char const (&)[4]>::value);
+static_assert(
+    can_push<char const*>::value && can_push<char*>::value && can_push<char const (&)[4]>::value
+);
 static_assert(can_push<std::string>::value && can_push<std::string_view>::value);
-static_assert(can_set_terminator<char const (&)[2]>::value && can_set_terminator<char const*>::value);
+static_assert(
+    can_set_terminator<char const (&)[2]>::value && can_set_terminator<char const*>::value
+);
 static_assert(!can_set_terminator<char>::value, "a char is not a terminator");
 static_assert(asynchat::detail::array_bytes("a\0b") == 3 && asynchat::detail::array_bytes("") == 0);
 // The Stream requirements basic_async_chat checks with readable messages.
 static_assert(asynchat::detail::is_async_stream_v<asio::ip::tcp::socket> && asynchat::detail::has_endpoints_v<asio::ip::tcp::socket>);
 static_assert(asynchat::detail::has_endpoints_v<asio::local::stream_protocol::socket>);
 static_assert(!asynchat::detail::is_async_stream_v<int> && !asynchat::detail::has_executor_v<std::string>);
-static_assert(!asynchat::detail::has_endpoints_v<asio::ip::tcp::acceptor>, "an acceptor is not a stream");
+static_assert(
+    !asynchat::detail::has_endpoints_v<asio::ip::tcp::acceptor>, "an acceptor is not a stream"
+);
 
 } // namespace
 
@@ -849,7 +887,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_nul_terminator_literal_keeps_its_byte, Loopback,
 
     // Check: CPython's frames; the third document waits for its terminator.
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.channel->messages.size() == 2; }));
-    BOOST_TEST(p.channel->messages == (std::vector<std::string>{"{\"a\":1}", "{\"b\":2}"}), boost::test_tools::per_element());
+    BOOST_TEST(
+        p.channel->messages == (std::vector<std::string>{"{\"a\":1}", "{\"b\":2}"}),
+        boost::test_tools::per_element()
+    );
     BOOST_TEST(std::get<std::string>(p.channel->get_terminator()) == std::string(1, '\0'));
 }
 
@@ -868,7 +909,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_terminator_with_embedded_nuls_is_whole, Loopback
 
     // Check
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.channel->messages.size() == 2; }));
-    BOOST_TEST(p.channel->messages == (std::vector<std::string>{"one", "two"}), boost::test_tools::per_element());
+    BOOST_TEST(
+        p.channel->messages == (std::vector<std::string>{"one", "two"}),
+        boost::test_tools::per_element()
+    );
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(pushed_literals_keep_their_nuls, Loopback, transports)
@@ -918,9 +962,12 @@ BOOST_AUTO_TEST_CASE(a_null_char_pointer_is_refused_with_a_message)
     asio::io_context io;
     auto c = std::make_shared<recording_chat<asio::ip::tcp::socket>>(io.get_executor());
     char const* none = nullptr;
-    BOOST_CHECK_EXCEPTION(c->push(none), std::invalid_argument, [](auto const& e) {
-        return std::string(e.what()).find("null char pointer") != std::string::npos;
-    });
+    BOOST_CHECK_EXCEPTION(
+        c->push(none),
+        std::invalid_argument,
+        [](auto const& e)
+        { return std::string(e.what()).find("null char pointer") != std::string::npos; }
+    );
     BOOST_CHECK_THROW(c->set_terminator(none), std::invalid_argument);
 }
 

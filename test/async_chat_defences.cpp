@@ -5,11 +5,10 @@
 #include <asynchat/async_chat.hpp>
 
 #define BOOST_TEST_MODULE async_chat_defences
-#include <boost/test/unit_test.hpp>
-
 #include <asynchat/error.hpp>
 
 #include <boost/asio/write.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include <memory>
 #include <string>
@@ -62,8 +61,14 @@ protected:
             events.push_back(std::string("error: ") + x.what());
         }
     }
-    void handle_write_high_water() override { events.push_back("high " + std::to_string(this->outgoing_bytes())); }
-    void handle_write_low_water() override { events.push_back("low " + std::to_string(this->outgoing_bytes())); }
+    void handle_write_high_water() override
+    {
+        events.push_back("high " + std::to_string(this->outgoing_bytes()));
+    }
+    void handle_write_low_water() override
+    {
+        events.push_back("low " + std::to_string(this->outgoing_bytes()));
+    }
     void handle_timeout() override
     {
         events.push_back("timeout");
@@ -81,7 +86,9 @@ template <class Socket>
 void send_async(Socket& peer, std::string data)
 {
     auto owned = std::make_shared<std::string>(std::move(data));
-    asio::async_write(peer, asio::buffer(*owned), [owned](boost::system::error_code, std::size_t) {});
+    asio::async_write(
+        peer, asio::buffer(*owned), [owned](boost::system::error_code, std::size_t) {}
+    );
 }
 
 } // namespace
@@ -102,9 +109,13 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_long_message_is_an_error_and_closes, Loopback, t
     // Check: the good lines arrive whole; the long one is cut at the limit, reported with the
     // library's error code, and the channel closes although handle_error() did not close it.
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return !p.channel->connected(); }));
-    BOOST_TEST(p.channel->messages == (std::vector<std::string>{"short", "0123456789abcdef"}), boost::test_tools::per_element());
+    BOOST_TEST(
+        p.channel->messages == (std::vector<std::string>{"short", "0123456789abcdef"}),
+        boost::test_tools::per_element()
+    );
     BOOST_TEST_REQUIRE(p.channel->codes.size() == 1u);
-    BOOST_TEST((p.channel->codes[0] == asynchat::make_error_code(asynchat::error::message_too_long)));
+    BOOST_TEST((p.channel->codes[0] == asynchat::make_error_code(asynchat::error::message_too_long))
+    );
     BOOST_TEST(std::string(p.channel->codes[0].category().name()) == "asynchat");
     BOOST_TEST(p.channel->codes[0].message().find("message too long") != std::string::npos);
     BOOST_TEST(p.channel->longest_collected <= 16u);
@@ -168,7 +179,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(idle_timeout_closes_a_silent_channel, Loopback, tr
     p.channel->start();
     auto const started = std::chrono::steady_clock::now();
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return !p.channel->connected(); }));
-    BOOST_TEST(p.channel->events == std::vector<std::string>{"timeout"}, boost::test_tools::per_element());
+    BOOST_TEST(
+        p.channel->events == std::vector<std::string>{"timeout"}, boost::test_tools::per_element()
+    );
     BOOST_TEST((std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(50)));
 }
 
@@ -181,13 +194,17 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(activity_postpones_the_idle_timeout, Loopback, tra
     p.channel->start();
     asio::steady_timer tick(p.io);
     int sent = 0;
-    std::function<void()> send_one = [&] {
+    std::function<void()> send_one = [&]
+    {
         tick.expires_after(std::chrono::milliseconds(20));
-        tick.async_wait([&](boost::system::error_code) {
-            asio::write(p.peer, asio::buffer("x", 1));
-            if (++sent < 20)
-                send_one();
-        });
+        tick.async_wait(
+            [&](boost::system::error_code)
+            {
+                asio::write(p.peer, asio::buffer("x", 1));
+                if (++sent < 20)
+                    send_one();
+            }
+        );
     };
     send_one();
 
@@ -195,7 +212,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(activity_postpones_the_idle_timeout, Loopback, tra
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return sent == 20; }));
     BOOST_TEST(p.channel->connected());
     BOOST_TEST(run_until(p.io, [&] { return !p.channel->connected(); }));
-    BOOST_TEST(p.channel->events == std::vector<std::string>{"timeout"}, boost::test_tools::per_element());
+    BOOST_TEST(
+        p.channel->events == std::vector<std::string>{"timeout"}, boost::test_tools::per_element()
+    );
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(read_timeout_cuts_off_a_slow_loris, Loopback, transports)
@@ -208,20 +227,26 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(read_timeout_cuts_off_a_slow_loris, Loopback, tran
     p.channel->start();
     asio::write(p.peer, asio::buffer(std::string("GET / HTT")));
     asio::steady_timer tick(p.io);
-    std::function<void()> chatter = [&] {
+    std::function<void()> chatter = [&]
+    {
         tick.expires_after(std::chrono::milliseconds(10));
-        tick.async_wait([&](boost::system::error_code ec) {
-            if (ec || !p.channel->connected())
-                return;
-            p.channel->push("still here\r\n");
-            chatter();
-        });
+        tick.async_wait(
+            [&](boost::system::error_code ec)
+            {
+                if (ec || !p.channel->connected())
+                    return;
+                p.channel->push("still here\r\n");
+                chatter();
+            }
+        );
     };
     chatter();
 
     // Check
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return !p.channel->connected(); }));
-    BOOST_TEST(p.channel->events == std::vector<std::string>{"timeout"}, boost::test_tools::per_element());
+    BOOST_TEST(
+        p.channel->events == std::vector<std::string>{"timeout"}, boost::test_tools::per_element()
+    );
     tick.cancel();
 }
 

@@ -6,17 +6,17 @@
 #include <asynchat/async_chat.hpp>
 
 #define BOOST_TEST_MODULE async_chat_real_programs
-#include <boost/test/unit_test.hpp>
-
 #include <boost/asio/write.hpp>
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <functional>
 #include <iterator>
@@ -25,14 +25,12 @@
 #include <ostream>
 #include <stdexcept>
 #include <string>
-#include <thread>
-#include <utility>
-#include <vector>
-
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <thread>
 #include <unistd.h>
+#include <utility>
+#include <vector>
 
 #include "support/loopback.hpp"
 

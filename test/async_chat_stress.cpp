@@ -8,8 +8,6 @@
 #include <asynchat/async_chat.hpp>
 
 #define BOOST_TEST_MODULE async_chat_stress
-#include <boost/test/unit_test.hpp>
-
 #include <asynchat/dispatcher.hpp>
 #include <asynchat/loop.hpp>
 
@@ -17,6 +15,7 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -126,26 +125,42 @@ BOOST_AUTO_TEST_CASE(twenty_thousand_connections_leak_nothing)
             return;
         auto c = std::make_shared<cycle_state>(io);
         c->line = "ping " + std::to_string(done) + "\n";
-        c->socket.async_connect(server->local_endpoint(), [&, c](boost::system::error_code ec) {
-            BOOST_TEST_REQUIRE(!ec);
-            asio::async_write(c->socket, asio::buffer(c->line), [&, c](boost::system::error_code ec, std::size_t) {
+        c->socket.async_connect(
+            server->local_endpoint(),
+            [&, c](boost::system::error_code ec)
+            {
                 BOOST_TEST_REQUIRE(!ec);
-                asio::async_read_until(c->socket, asio::dynamic_buffer(c->answer), '\n',
-                    [&, c](boost::system::error_code ec, std::size_t) {
-                        if (!ec && c->answer == c->line)
-                            ++answered;
-                        c->socket.close();
-                        ++done;
-                        run_cycle();
-                    });
-            });
-        });
+                asio::async_write(
+                    c->socket,
+                    asio::buffer(c->line),
+                    [&, c](boost::system::error_code ec, std::size_t)
+                    {
+                        BOOST_TEST_REQUIRE(!ec);
+                        asio::async_read_until(
+                            c->socket,
+                            asio::dynamic_buffer(c->answer),
+                            '\n',
+                            [&, c](boost::system::error_code ec, std::size_t)
+                            {
+                                if (!ec && c->answer == c->line)
+                                    ++answered;
+                                c->socket.close();
+                                ++done;
+                                run_cycle();
+                            }
+                        );
+                    }
+                );
+            }
+        );
     };
 
     // Event
     fds_before = open_fds();
     run_cycle();
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return done == cycles; }, std::chrono::seconds(100)));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return done == cycles; }, std::chrono::seconds(100)
+    ));
     // Let the server side notice the last closes.
     BOOST_TEST(run_until(io, [&] { return asynchat::channel_count(io) == 1; }));
 
@@ -153,7 +168,10 @@ BOOST_AUTO_TEST_CASE(twenty_thousand_connections_leak_nothing)
     BOOST_TEST(answered == cycles);
     BOOST_TEST(open_fds() == fds_before);
     std::size_t const rss_after = resident_bytes();
-    BOOST_TEST_MESSAGE("RSS " << rss_before << " -> " << rss_after << " bytes over " << cycles - warmup << " cycles");
+    BOOST_TEST_MESSAGE(
+        "RSS " << rss_before << " -> " << rss_after << " bytes over " << cycles - warmup
+               << " cycles"
+    );
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     // The sanitizers' quarantine and shadow memory grow by design; LeakSanitizer checks leaks.
     BOOST_TEST_MESSAGE("RSS not compared under a sanitizer");
@@ -198,20 +216,33 @@ BOOST_AUTO_TEST_CASE(a_thousand_pipelining_connections_on_two_threads)
         for (int i = 0; i < lines; ++i)
             s->request += "conn " + std::to_string(c) + " line " + std::to_string(i) + "\n";
         clients.push_back(s);
-        s->socket.async_connect(server->local_endpoint(), [&, s](boost::system::error_code ec) {
-            BOOST_TEST_REQUIRE(!ec);
-            asio::async_write(s->socket, asio::buffer(s->request), [&, s](boost::system::error_code ec, std::size_t) {
+        s->socket.async_connect(
+            server->local_endpoint(),
+            [&, s](boost::system::error_code ec)
+            {
                 BOOST_TEST_REQUIRE(!ec);
-                s->socket.shutdown(tcp::socket::shutdown_send);
-            });
-            asio::async_read(s->socket, asio::dynamic_buffer(s->answer), [&, s](boost::system::error_code, std::size_t) {
-                ++finished;
-            });
-        });
+                asio::async_write(
+                    s->socket,
+                    asio::buffer(s->request),
+                    [&, s](boost::system::error_code ec, std::size_t)
+                    {
+                        BOOST_TEST_REQUIRE(!ec);
+                        s->socket.shutdown(tcp::socket::shutdown_send);
+                    }
+                );
+                asio::async_read(
+                    s->socket,
+                    asio::dynamic_buffer(s->answer),
+                    [&, s](boost::system::error_code, std::size_t) { ++finished; }
+                );
+            }
+        );
     }
 
     // Event
-    bool const all = run_until(client_io, [&] { return finished == connections; }, std::chrono::seconds(100));
+    bool const all = run_until(
+        client_io, [&] { return finished == connections; }, std::chrono::seconds(100)
+    );
 
     // Check: every line answered exactly once, in order, on every connection.
     work.reset();
@@ -233,7 +264,10 @@ namespace {
 class stream_producer : public asynchat::producer
 {
 public:
-    stream_producer(std::uint64_t total, bool lines, checksum& sum) : left_(total), lines_(lines), sum_(sum) {}
+    stream_producer(std::uint64_t total, bool lines, checksum& sum)
+        : left_(total), lines_(lines), sum_(sum)
+    {
+    }
 
     std::string more() override
     {
@@ -313,19 +347,25 @@ void transfer(bool lines)
     auto [a, b] = loopback_tcp::pair(io);
     checksum sent;
     auto out = std::make_shared<send_only_chat>(std::move(a));
-    auto in = std::make_shared<receiver>(std::move(b), [lines](asynchat::async_chat& c) {
-        if (lines)
-            c.set_terminator("\n");
-        else
-            c.set_terminator(std::size_t(1000003)); // a prime: blocks straddle every read
-    });
+    auto in = std::make_shared<receiver>(
+        std::move(b),
+        [lines](asynchat::async_chat& c)
+        {
+            if (lines)
+                c.set_terminator("\n");
+            else
+                c.set_terminator(std::size_t(1000003)); // a prime: blocks straddle every read
+        }
+    );
     in->start();
     out->start();
 
     // Event: the sender pushes everything through a producer, then closes when done.
     out->push_with_producer(std::make_unique<stream_producer>(total, lines, sent));
     out->close_when_done();
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return in->closed; }, std::chrono::seconds(300)));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return in->closed; }, std::chrono::seconds(300)
+    ));
 
     // Check: the same bytes, in the same order, on both ends.
     BOOST_TEST(sent.bytes == total);
@@ -333,20 +373,16 @@ void transfer(bool lines)
     BOOST_TEST(in->sum.value == sent.value);
     if (!lines)
         BOOST_TEST(in->messages == total / 1000003);
-    BOOST_TEST_MESSAGE((lines ? "lines: " : "numeric: ") << in->messages << " messages, " << total << " bytes");
+    BOOST_TEST_MESSAGE(
+        (lines ? "lines: " : "numeric: ") << in->messages << " messages, " << total << " bytes"
+    );
 }
 
 } // namespace
 
-BOOST_AUTO_TEST_CASE(a_gigabyte_through_a_numeric_terminator)
-{
-    transfer(false);
-}
+BOOST_AUTO_TEST_CASE(a_gigabyte_through_a_numeric_terminator) { transfer(false); }
 
-BOOST_AUTO_TEST_CASE(a_gigabyte_of_lines_through_a_string_terminator)
-{
-    transfer(true);
-}
+BOOST_AUTO_TEST_CASE(a_gigabyte_of_lines_through_a_string_terminator) { transfer(true); }
 
 BOOST_AUTO_TEST_SUITE_END()
 
@@ -417,25 +453,34 @@ BOOST_AUTO_TEST_CASE(close_and_push_from_another_thread_while_reading)
     auto c = std::make_shared<echo_chat>(std::move(sock));
     c->start();
     std::atomic<bool> stop{false};
-    std::thread feeder([&] {
-        std::string const line(100, 'f');
-        boost::system::error_code ec;
-        while (!stop && !ec)
-            asio::write(peer, asio::buffer(line + "\n"), ec);
-    });
-    std::thread drainer([&] {
-        std::vector<char> buf(1 << 16);
-        boost::system::error_code ec;
-        while (!ec)
-            peer.read_some(asio::buffer(buf), ec);
-    });
+    std::thread feeder(
+        [&]
+        {
+            std::string const line(100, 'f');
+            boost::system::error_code ec;
+            while (!stop && !ec)
+                asio::write(peer, asio::buffer(line + "\n"), ec);
+        }
+    );
+    std::thread drainer(
+        [&]
+        {
+            std::vector<char> buf(1 << 16);
+            boost::system::error_code ec;
+            while (!ec)
+                peer.read_some(asio::buffer(buf), ec);
+        }
+    );
 
     // Event: another thread pushes, then closes, while the io_context runs here.
-    std::thread other([&] {
-        for (int i = 0; i < 1000; ++i)
-            c->push("from another thread\n");
-        c->close();
-    });
+    std::thread other(
+        [&]
+        {
+            for (int i = 0; i < 1000; ++i)
+                c->push("from another thread\n");
+            c->close();
+        }
+    );
     bool const closed = run_until(io, [&] { return !c->connected(); });
     other.join();
     stop = true;

@@ -5,13 +5,12 @@
 #include <asynchat/channel_logger.hpp>
 
 #define BOOST_TEST_MODULE channel_logger
-#include <boost/test/unit_test.hpp>
-
 #include <asynchat/async_chat.hpp>
 #include <asynchat/dispatcher.hpp>
 
 #include <boost/asio/write.hpp>
 #include <boost/core/demangle.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include <iostream>
 #include <memory>
@@ -131,7 +130,9 @@ BOOST_AUTO_TEST_CASE(async_chat_routes_the_error_line_through_log_info)
 
     // Event: collect_incoming_data() throws; the default handle_error() handles it.
     asio::write(peer, asio::buffer(std::string("x")));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return !chat->connected(); }, 5s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return !chat->connected(); }, 5s
+    ));
 
     // Check: CPython's line, type "error", naming the subclass and the peer.
     BOOST_TEST_REQUIRE(chat->lines.size() == 1u);
@@ -153,7 +154,9 @@ BOOST_AUTO_TEST_CASE(dispatcher_routes_the_error_line_through_log_info)
 
     // Event: handle_read() throws.
     asio::write(peer, asio::buffer(std::string("x")));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return !d->connected(); }, 5s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return !d->connected(); }, 5s
+    ));
 
     // Check: the same line, through the same function; then the default handle_close()'s
     // warning, which CPython's log_info() would not print, but an override gets every type.
@@ -183,7 +186,9 @@ BOOST_AUTO_TEST_CASE(a_throwing_handle_error_is_logged_through_log_info)
     // Event
     asio::write(chat_peer, asio::buffer(std::string("x")));
     asio::write(d_peer, asio::buffer(std::string("x")));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return !chat->connected() && !d->connected(); }, 5s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return !chat->connected() && !d->connected(); }, 5s
+    ));
 
     // Check: each channel is closed, and says why through log_info().
     std::string const head = "uncaptured exception in handle_error(), closing channel ";
@@ -210,9 +215,13 @@ BOOST_AUTO_TEST_CASE(the_defaults_print_the_line_to_stdout)
 
     // Event: one error in each, one after the other.
     asio::write(chat_peer, asio::buffer(std::string("x")));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return !chat->connected(); }, 5s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return !chat->connected(); }, 5s
+    ));
     asio::write(d_peer, asio::buffer(std::string("x")));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return !d->connected(); }, 5s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return !d->connected(); }, 5s
+    ));
 
     // Check: CPython prints log_info()'s "error: ..." line to stdout.
     BOOST_TEST(

@@ -5,16 +5,14 @@
 #include <asynchat/dispatcher.hpp>
 
 #define BOOST_TEST_MODULE dispatcher
-#include <boost/test/unit_test.hpp>
-
 #include <asynchat/async_chat.hpp>
 #include <asynchat/dispatcher_with_send.hpp>
 #include <asynchat/loop.hpp>
 
 #include <boost/asio/read_until.hpp>
-#include <boost/asio/write.hpp>
-
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include <array>
 #include <atomic>
@@ -26,9 +24,9 @@
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -94,7 +92,10 @@ struct rendezvous
 class meeting_chat : public asynchat::async_chat
 {
 public:
-    meeting_chat(tcp::socket s, rendezvous& r) : asynchat::async_chat(std::move(s)), r_(r) { set_terminator("\n"); }
+    meeting_chat(tcp::socket s, rendezvous& r) : asynchat::async_chat(std::move(s)), r_(r)
+    {
+        set_terminator("\n");
+    }
 
 protected:
     void collect_incoming_data(std::string_view) override {}
@@ -103,7 +104,8 @@ protected:
         std::unique_lock lock(r_.m);
         ++r_.inside;
         r_.cv.notify_all();
-        bool const met = r_.cv.wait_for(lock, std::chrono::seconds(5), [&] { return r_.inside >= r_.peers; });
+        bool const met =
+            r_.cv.wait_for(lock, std::chrono::seconds(5), [&] { return r_.inside >= r_.peers; });
         r_.met += met;
         lock.unlock();
         push(met ? "met\n" : "alone\n");
@@ -155,7 +157,8 @@ BOOST_AUTO_TEST_CASE(accepted_channels_run_in_parallel_on_two_threads)
     asio::write(b, asio::buffer(std::string("y\n")));
     std::string got_a, got_b;
     std::atomic<int> answers{0};
-    auto on_answer = [&](boost::system::error_code, std::size_t) {
+    auto on_answer = [&](boost::system::error_code, std::size_t)
+    {
         if (++answers == 2)
         {
             server->close();
@@ -195,9 +198,12 @@ BOOST_AUTO_TEST_CASE(without_strand_per_socket_channels_use_the_io_context_execu
     asio::write(a, asio::buffer(std::string("x\n")));
     std::string got;
     bool answered = false;
-    asio::async_read_until(a, asio::dynamic_buffer(got), '\n', [&](boost::system::error_code, std::size_t) {
-        answered = true;
-    });
+    asio::async_read_until(
+        a,
+        asio::dynamic_buffer(got),
+        '\n',
+        [&](boost::system::error_code, std::size_t) { answered = true; }
+    );
     BOOST_TEST_REQUIRE(run_until(io, [&] { return answered; }));
 
     // Check: answered, on the io_context's plain executor.
@@ -225,7 +231,9 @@ BOOST_AUTO_TEST_CASE(spawns_async_chat_channels_for_each_connection)
         asio::write(clients.back(), asio::buffer("hello " + std::to_string(i) + "\nbye\n"));
         clients.back().shutdown(tcp::socket::shutdown_send);
     }
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return server->accepted == 20 && asynchat::channel_count(io) == 1; }));
+    BOOST_TEST_REQUIRE(
+        run_until(io, [&] { return server->accepted == 20 && asynchat::channel_count(io) == 1; })
+    );
 
     // Check: every connection was accepted (several per readiness event) and answered.
     for (int i = 0; i < 20; ++i)
@@ -247,7 +255,10 @@ BOOST_AUTO_TEST_CASE(default_handle_accepted_closes_the_socket)
     // The client sees the connection closed by the default handle_accepted().
     bool eof = false;
     char c;
-    client.async_read_some(asio::buffer(&c, 1), [&](boost::system::error_code ec, std::size_t) { eof = ec == asio::error::eof; });
+    client.async_read_some(
+        asio::buffer(&c, 1),
+        [&](boost::system::error_code ec, std::size_t) { eof = ec == asio::error::eof; }
+    );
     BOOST_TEST(run_until(io, [&] { return eof; }));
     server->close();
     io.poll();
@@ -366,7 +377,10 @@ BOOST_AUTO_TEST_CASE(a_throwing_handle_error_still_closes)
     {
         using dispatcher::dispatcher;
         void handle_read() override { throw std::runtime_error("read failed"); }
-        void handle_error(std::exception_ptr) override { throw std::logic_error("and so did handle_error"); }
+        void handle_error(std::exception_ptr) override
+        {
+            throw std::logic_error("and so did handle_error");
+        }
     };
     asio::io_context io;
     auto [peer, sock] = loopback_tcp::pair(io);
@@ -490,7 +504,9 @@ void exhaust_a_listener(
     listener->log_info("descriptors about to run out", "info");
     tcp::socket first(io);
     first.connect(listener->local_endpoint());
-    run(io, [&] { return listener->accepted == 1; }, std::chrono::milliseconds(5000));
+    run(
+        io, [&] { return listener->accepted == 1; }, std::chrono::milliseconds(5000)
+    );
     tcp::socket client(io);
     client.connect(listener->local_endpoint());
     auto held = exhaust_descriptors();
@@ -512,13 +528,14 @@ void exhaust_a_listener(
         "during: accept_events=" + std::to_string(listener->accept_events - events_before) +
         " errors=" + std::to_string(listener->errors) +
         " log_lines=" + std::to_string(listener->pause_lines) +
-        " printed=" + std::to_string(lines) +
-        " accepting=" + std::to_string(listener->accepting())
+        " printed=" + std::to_string(lines) + " accepting=" + std::to_string(listener->accepting())
     );
 
     // The descriptors come back: the second connection is accepted.
     release_descriptors(held);
-    run(io, [&] { return listener->accepted == 2; }, std::chrono::milliseconds(5000));
+    run(
+        io, [&] { return listener->accepted == 2; }, std::chrono::milliseconds(5000)
+    );
     std::cout.rdbuf(old_cout);
     child_process::report(
         "after: accepted=" + std::to_string(listener->accepted) +
@@ -625,11 +642,15 @@ BOOST_AUTO_TEST_CASE(queues_what_the_socket_does_not_take)
     std::vector<char> buf(1 << 16);
     std::function<void()> read_more = [&]
     {
-        peer.async_read_some(asio::buffer(buf), [&](boost::system::error_code ec, std::size_t n) {
-            got.append(buf.data(), n);
-            if (!ec)
-                read_more();
-        });
+        peer.async_read_some(
+            asio::buffer(buf),
+            [&](boost::system::error_code ec, std::size_t n)
+            {
+                got.append(buf.data(), n);
+                if (!ec)
+                    read_more();
+            }
+        );
     };
     read_more();
 
@@ -660,18 +681,26 @@ std::string read_some_bytes(
     std::array<char, 4096> buf;
     std::function<void()> read_more = [&]
     {
-        s.async_read_some(asio::buffer(buf), [&](boost::system::error_code ec, std::size_t k) {
-            got.append(buf.data(), k);
-            done = ec || got.size() >= n;
-            if (!done)
-                read_more();
-        });
+        s.async_read_some(
+            asio::buffer(buf),
+            [&](boost::system::error_code ec, std::size_t k)
+            {
+                got.append(buf.data(), k);
+                done = ec || got.size() >= n;
+                if (!done)
+                    read_more();
+            }
+        );
     };
     read_more();
-    if (!run_until(io, [&] { return done; }, timeout))
+    if (!run_until(
+            io, [&] { return done; }, timeout
+        ))
     {
         s.cancel();
-        run_until(io, [&] { return done; }, std::chrono::seconds(1));
+        run_until(
+            io, [&] { return done; }, std::chrono::seconds(1)
+        );
         return "timeout: " + got;
     }
     return got;
@@ -749,7 +778,9 @@ BOOST_AUTO_TEST_CASE(dispatcher_with_send_sends_what_the_constructor_sent_once_c
     BOOST_TEST(client->closes == 0);
     BOOST_TEST(client->pending() == 6u);
     client->start();
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return accepted; }, 5s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return accepted; }, 5s
+    ));
     std::string const got = read_some_bytes(io, server, 6);
 
     // Check: CPython's bytes, sent once the connection was made; nothing closed.
@@ -775,7 +806,9 @@ BOOST_AUTO_TEST_CASE(send_while_connecting_would_block)
     client->start();
     BOOST_TEST(client->connecting());
     std::size_t const while_connecting = client->send("y");
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return accepted && client->connected(); }, 5s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return accepted && client->connected(); }, 5s
+    ));
 
     // Check: 0, as asyncore's send() gives for the EAGAIN of a connecting socket, and no
     // handle_close(); the connection goes on and takes what is sent once it is made.

@@ -5,11 +5,10 @@
 #include "chat_room/chat_room.hpp"
 
 #define BOOST_TEST_MODULE example_chat_room
-#include <boost/test/unit_test.hpp>
-
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include <deque>
 #include <istream>
@@ -46,18 +45,24 @@ struct client
 
     void read_next()
     {
-        asio::async_read_until(socket, buffer, '\n', [this](boost::system::error_code ec, std::size_t) {
-            if (ec)
+        asio::async_read_until(
+            socket,
+            buffer,
+            '\n',
+            [this](boost::system::error_code ec, std::size_t)
             {
-                eof = true;
-                return;
+                if (ec)
+                {
+                    eof = true;
+                    return;
+                }
+                std::istream in(&buffer);
+                std::string line;
+                std::getline(in, line);
+                lines.push_back(line);
+                read_next();
             }
-            std::istream in(&buffer);
-            std::string line;
-            std::getline(in, line);
-            lines.push_back(line);
-            read_next();
-        });
+        );
     }
 
     tcp::socket socket;
@@ -72,7 +77,8 @@ BOOST_AUTO_TEST_CASE(nicks_broadcasts_and_quit)
 {
     // Setup
     asio::io_context io;
-    auto server = std::make_shared<chat::server>(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto server =
+        std::make_shared<chat::server>(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     server->start();
     client alice(io, server->local_endpoint());
     client bob(io, server->local_endpoint());

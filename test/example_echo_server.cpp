@@ -5,10 +5,9 @@
 #include "echo_server/echo_server.hpp"
 
 #define BOOST_TEST_MODULE example_echo_server
-#include <boost/test/unit_test.hpp>
-
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include <iostream>
 #include <string>
@@ -96,7 +95,8 @@ BOOST_AUTO_TEST_CASE(keeps_listening_through_descriptor_exhaustion)
     std::string const port = child.read_line_with("port=");
     BOOST_TEST_REQUIRE(!port.empty());
     echo::tcp::endpoint const server(
-        asio::ip::make_address_v4("127.0.0.1"), static_cast<unsigned short>(std::stoul(port.substr(5)))
+        asio::ip::make_address_v4("127.0.0.1"),
+        static_cast<unsigned short>(std::stoul(port.substr(5)))
     );
 
     // Event: a burst of 200 connections, held open until the server has run out of

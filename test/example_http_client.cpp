@@ -18,8 +18,9 @@ namespace {
 struct server_fixture
 {
     asio::io_context io;
-    std::shared_ptr<http::server> server =
-        std::make_shared<http::server>(io, http::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    std::shared_ptr<http::server> server = std::make_shared<http::server>(
+        io, http::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)
+    );
     server_fixture() { server->start(); }
     ~server_fixture()
     {
@@ -35,7 +36,9 @@ BOOST_FIXTURE_TEST_CASE(dispatcher_client_fetches_the_page, server_fixture)
     auto d = std::make_shared<http_client::dispatcher_client>(io, server->local_endpoint(), "/");
     d->start();
     // Until the client is closed: the map then holds only the server.
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return asynchat::channel_count(io) == 1 && !d->response.empty(); }));
+    BOOST_TEST_REQUIRE(
+        run_until(io, [&] { return asynchat::channel_count(io) == 1 && !d->response.empty(); })
+    );
     BOOST_TEST(d->response.rfind("HTTP/1.0 200 OK\r\n", 0) == 0u);
     BOOST_TEST(d->response.find("\r\n\r\nhello from asynchat\n") != std::string::npos);
 }

@@ -5,9 +5,8 @@
 #include "http_server/http_server.hpp"
 
 #define BOOST_TEST_MODULE example_http_server
-#include <boost/test/unit_test.hpp>
-
 #include <boost/asio/write.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include <atomic>
 #include <iostream>
@@ -27,20 +26,27 @@ namespace {
 std::string exchange(std::string const& raw, std::size_t piece = 1 << 20)
 {
     asio::io_context io;
-    auto s = std::make_shared<http::server>(io, http::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto s = std::make_shared<http::server>(
+        io, http::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)
+    );
     s->start();
     http::tcp::socket client(io);
     client.connect(s->local_endpoint());
     std::string answer;
     std::atomic<bool> done{false};
-    std::thread peer([&] {
-        // The server may answer and close before the last bytes (trailing garbage) are sent.
-        boost::system::error_code ec;
-        for (std::size_t pos = 0; pos < raw.size() && !ec; pos += piece)
-            asio::write(client, asio::buffer(raw.data() + pos, std::min(piece, raw.size() - pos)), ec);
-        answer = read_all(client);
-        done = true;
-    });
+    std::thread peer(
+        [&]
+        {
+            // The server may answer and close before the last bytes (trailing garbage) are sent.
+            boost::system::error_code ec;
+            for (std::size_t pos = 0; pos < raw.size() && !ec; pos += piece)
+                asio::write(
+                    client, asio::buffer(raw.data() + pos, std::min(piece, raw.size() - pos)), ec
+                );
+            answer = read_all(client);
+            done = true;
+        }
+    );
     BOOST_TEST(run_until(io, [&] { return done && asynchat::channel_count(io) == 1; }));
     peer.join();
     s->close();
@@ -60,7 +66,8 @@ BOOST_AUTO_TEST_SUITE(parsing)
 
 BOOST_AUTO_TEST_CASE(parses_the_request_line_and_headers)
 {
-    auto const r = http::parse_head("POST /x?y=1 HTTP/1.1\r\nHost: here\r\ncontent-length:  12 \r\nX-Empty:");
+    auto const r =
+        http::parse_head("POST /x?y=1 HTTP/1.1\r\nHost: here\r\ncontent-length:  12 \r\nX-Empty:");
     BOOST_TEST(r.method == "POST");
     BOOST_TEST(r.target == "/x?y=1");
     BOOST_TEST(r.version == "HTTP/1.1");
@@ -73,11 +80,21 @@ BOOST_AUTO_TEST_CASE(parses_the_request_line_and_headers)
 
 BOOST_AUTO_TEST_CASE(rejects_malformed_heads_with_a_reason)
 {
-    for (std::string const bad : {"", "GET", "GET /", "GET / HTTP/1.0 extra", "GET / FTP/1.0", " / HTTP/1.0",
-                                  "GET / HTTP/1.0\r\nno colon", "GET / HTTP/1.0\r\n: no name"})
+    for (std::string const bad :
+         {"",
+          "GET",
+          "GET /",
+          "GET / HTTP/1.0 extra",
+          "GET / FTP/1.0",
+          " / HTTP/1.0",
+          "GET / HTTP/1.0\r\nno colon",
+          "GET / HTTP/1.0\r\n: no name"})
         BOOST_CHECK_THROW(http::parse_head(bad), std::invalid_argument);
     for (std::string const bad : {"-1", "abc", "", "99999999999", "2000000"})
-        BOOST_CHECK_THROW(http::content_length(http::parse_head("POST / HTTP/1.0\r\nContent-Length: " + bad)), std::invalid_argument);
+        BOOST_CHECK_THROW(
+            http::content_length(http::parse_head("POST / HTTP/1.0\r\nContent-Length: " + bad)),
+            std::invalid_argument
+        );
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -97,12 +114,15 @@ BOOST_AUTO_TEST_CASE(answers_post_with_a_body_split_across_reads)
 {
     // The numeric terminator takes exactly Content-Length bytes; what follows is ignored.
     std::string const body = "name=value&more=" + std::string(5000, 'z');
-    std::string const raw = "POST /form HTTP/1.0\r\nContent-Length: " + std::to_string(body.size()) +
-                            "\r\n\r\n" + body + "GARBAGE AFTER THE BODY";
+    std::string const raw =
+        "POST /form HTTP/1.0\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+        body + "GARBAGE AFTER THE BODY";
     for (std::size_t piece : {std::size_t(1) << 20, std::size_t(7), std::size_t(1)})
     {
         auto const answer = exchange(raw, piece);
-        BOOST_TEST(body_of(answer) == "received " + std::to_string(body.size()) + " bytes: " + body + "\n");
+        BOOST_TEST(
+            body_of(answer) == "received " + std::to_string(body.size()) + " bytes: " + body + "\n"
+        );
     }
 }
 
@@ -117,7 +137,10 @@ BOOST_AUTO_TEST_CASE(answers_bad_requests_with_400)
     auto const answer = exchange("NONSENSE\r\n\r\n");
     BOOST_TEST(answer.rfind("HTTP/1.0 400 Bad Request", 0) == 0u);
     BOOST_TEST(body_of(answer) == "bad request: malformed request line\n");
-    BOOST_TEST(body_of(exchange("POST / HTTP/1.0\r\nContent-Length: lots\r\n\r\n")) == "bad request: bad Content-Length\n");
+    BOOST_TEST(
+        body_of(exchange("POST / HTTP/1.0\r\nContent-Length: lots\r\n\r\n")) ==
+        "bad request: bad Content-Length\n"
+    );
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,20 +5,19 @@
 #include <asynchat/loop.hpp>
 
 #define BOOST_TEST_MODULE loop
-#include <boost/test/unit_test.hpp>
-
 #include <asynchat/async_chat.hpp>
 #include <asynchat/dispatcher.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 #include <sys/resource.h>
+#include <vector>
 
 #include "support/loopback.hpp"
 
@@ -362,7 +361,8 @@ BOOST_AUTO_TEST_CASE(a_pass_waits_for_an_event)
     auto chat = std::make_shared<line_chat>(std::move(server));
     chat->start();
     asio::steady_timer later(io, std::chrono::milliseconds(30));
-    later.async_wait([&](boost::system::error_code) { asio::write(peer, asio::buffer(std::string("late\n"))); });
+    later.async_wait([&](boost::system::error_code)
+                     { asio::write(peer, asio::buffer(std::string("late\n"))); });
     for (int pass = 0; pass < 3 && chat->lines.empty(); ++pass)
         asynchat::loop(io, std::chrono::seconds(5), 1);
     BOOST_TEST(chat->lines.size() == 1u);
@@ -461,7 +461,9 @@ BOOST_AUTO_TEST_CASE(a_reaper_closes_the_channels_idle_too_long)
 
     // Event: the reaper closes line channels idle for more than 400 ms.
     reaper<line_chat> reap(io, std::chrono::milliseconds(400), std::chrono::milliseconds(20));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return !idle->connected(); }, 5s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return !idle->connected(); }, 5s
+    ));
 
     // Check: only the silent line channel went; the other type is not the reaper's.
     BOOST_TEST(reap.reaped == 1);
@@ -475,7 +477,9 @@ BOOST_AUTO_TEST_CASE(a_reaper_closes_the_channels_idle_too_long)
 
     // Event: the active peer falls silent too.
     pinging = false;
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return !active->connected(); }, 5s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return !active->connected(); }, 5s
+    ));
 
     // Check
     BOOST_TEST(reap.reaped == 2);

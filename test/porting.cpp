@@ -3,10 +3,9 @@
 #include <asynchat.hpp>
 
 #define BOOST_TEST_MODULE porting
-#include <boost/test/unit_test.hpp>
-
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -14,7 +13,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-
 #include <unistd.h>
 
 #include "support/loopback.hpp"
@@ -45,7 +43,10 @@ public:
     // smtpd.SMTPChannel.push(): encode and end the line. The using-declaration keeps every
     // other overload visible, and each of them ends here.
     using asynchat::async_chat::push;
-    void push(std::string_view msg) override { asynchat::async_chat::push(std::string(msg) + "\r\n"); }
+    void push(std::string_view msg) override
+    {
+        asynchat::async_chat::push(std::string(msg) + "\r\n");
+    }
 
     std::string line;
 
@@ -144,7 +145,8 @@ BOOST_AUTO_TEST_CASE(a_channel_never_started_says_so_in_debug_builds)
     BOOST_TEST_MESSAGE("release build: the warning is compiled out");
 #else
     // Setup: stderr into a file for the duration.
-    std::string const path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/asynchat-porting-" + std::to_string(::getpid());
+    std::string const path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
+                             "/asynchat-porting-" + std::to_string(::getpid());
     std::fflush(stderr);
     int const saved = ::dup(2);
     std::FILE* file = std::fopen(path.c_str(), "w");
@@ -166,7 +168,11 @@ BOOST_AUTO_TEST_CASE(a_channel_never_started_says_so_in_debug_builds)
     std::remove(path.c_str());
 
     // Check: one line that says what happened.
-    BOOST_TEST(text.str().find("destroyed without start(): 16 queued bytes were never sent") != std::string::npos, text.str());
+    BOOST_TEST(
+        text.str().find("destroyed without start(): 16 queued bytes were never sent") !=
+            std::string::npos,
+        text.str()
+    );
 #endif
 }
 
@@ -223,7 +229,9 @@ BOOST_AUTO_TEST_CASE(composite_producer_takes_unique_ptrs)
     auto chat = std::make_shared<smtp_channel>(std::move(server), false);
     auto header = std::make_unique<asynchat::simple_producer>("HTTP/1.0 200 OK\r\n\r\n", 4);
     auto body = std::make_unique<asynchat::simple_producer>("body", 1);
-    chat->push_with_producer(std::make_unique<asynchat::composite_producer>(std::move(header), std::move(body)));
+    chat->push_with_producer(
+        std::make_unique<asynchat::composite_producer>(std::move(header), std::move(body))
+    );
     std::vector<std::unique_ptr<asynchat::producer>> list;
     list.push_back(std::make_unique<asynchat::simple_producer>("", 0));
     list.push_back(std::make_unique<asynchat::simple_producer>("!"));
@@ -237,7 +245,9 @@ BOOST_AUTO_TEST_CASE(composite_producer_takes_unique_ptrs)
     BOOST_TEST(run_to_completion(io));
     reader.join();
     BOOST_TEST(received == "220 host ready\r\nHTTP/1.0 200 OK\r\n\r\nbody!");
-    BOOST_CHECK_THROW(asynchat::composite_producer(std::unique_ptr<asynchat::producer>()), std::invalid_argument);
+    BOOST_CHECK_THROW(
+        asynchat::composite_producer(std::unique_ptr<asynchat::producer>()), std::invalid_argument
+    );
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,10 +3,9 @@
 #include <asynchat/async_chat.hpp>
 
 #define BOOST_TEST_MODULE producers
-#include <boost/test/unit_test.hpp>
-
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include <atomic>
 #include <cstdio>
@@ -15,7 +14,6 @@
 #include <memory>
 #include <string>
 #include <thread>
-
 #include <unistd.h>
 
 #include "support/loopback.hpp"
@@ -108,7 +106,9 @@ BOOST_AUTO_TEST_CASE(tail_f_of_a_growing_file_resumed_from_another_thread)
             written = true;
         }
     );
-    bool const closed = run_until(io, [&] { return !chat->connected(); }, 20s);
+    bool const closed = run_until(
+        io, [&] { return !chat->connected(); }, 20s
+    );
     writer.join();
     reader.join();
     client.close();

@@ -27,7 +27,9 @@ public:
     void leave(session const* s)
     {
         members_.erase(
-            std::remove_if(members_.begin(), members_.end(), [s](auto const& m) { return m.get() == s; }),
+            std::remove_if(
+                members_.begin(), members_.end(), [s](auto const& m) { return m.get() == s; }
+            ),
             members_.end()
         );
     }

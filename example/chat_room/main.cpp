@@ -2,11 +2,11 @@
 // SPDX-License-Identifier: BSL-1.0
 //
 // Usage: asynchat_example_chat_room [--port N]   then connect with e.g. `nc 127.0.0.1 PORT`.
-#include "chat_room.hpp"
-
 #include <boost/asio/signal_set.hpp>
 
 #include <iostream>
+
+#include "chat_room.hpp"
 
 int main(int argc, char** argv)
 {
@@ -19,7 +19,10 @@ int main(int argc, char** argv)
             throw std::invalid_argument("usage: asynchat_example_chat_room [--port N]");
         boost::asio::io_context io;
         auto s = std::make_shared<chat::server>(
-            io, chat::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port))
+            io,
+            chat::tcp::endpoint(
+                boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)
+            )
         );
         s->start();
         std::cout << "listening on 127.0.0.1:" << s->local_endpoint().port() << std::endl;

@@ -57,7 +57,9 @@ class server : public asynchat::dispatcher
 public:
     /// `threads`: how many threads will run `io`. With one, no strands are needed.
     server(asio::io_context& io, tcp::endpoint const& ep, int threads = 1)
-        : dispatcher(threads > 1 ? executor_type(asio::make_strand(io)) : executor_type(io.get_executor()))
+        : dispatcher(
+              threads > 1 ? executor_type(asio::make_strand(io)) : executor_type(io.get_executor())
+          )
     {
         strand_per_socket = threads > 1;
         create_socket(ep.protocol());

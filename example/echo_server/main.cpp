@@ -4,8 +4,6 @@
 // Usage: asynchat_example_echo_server [--port N] [--threads T]
 // --port 0 (the default) picks a free port. The first line of output is always
 // "listening on 127.0.0.1:PORT", so that scripts can start it and read the port.
-#include "echo_server.hpp"
-
 #include <boost/asio/signal_set.hpp>
 
 #include <cstdlib>
@@ -14,6 +12,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "echo_server.hpp"
 
 namespace {
 
@@ -48,7 +48,9 @@ int main(int argc, char** argv)
         boost::asio::io_context io(static_cast<int>(threads));
         auto server = std::make_shared<echo::server>(
             io,
-            echo::tcp::endpoint(boost::asio::ip::make_address_v4("127.0.0.1"), static_cast<unsigned short>(port)),
+            echo::tcp::endpoint(
+                boost::asio::ip::make_address_v4("127.0.0.1"), static_cast<unsigned short>(port)
+            ),
             static_cast<int>(threads)
         );
         server->start();

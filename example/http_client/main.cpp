@@ -3,9 +3,9 @@
 //
 // Usage: asynchat_example_http_client HOST PORT [PATH]
 //   e.g. start asynchat_example_http_server, then: asynchat_example_http_client 127.0.0.1 PORT /
-#include "http_client.hpp"
-
 #include <iostream>
+
+#include "http_client.hpp"
 
 int main(int argc, char** argv)
 {

@@ -40,10 +40,17 @@ struct request
     std::optional<std::string> header(std::string_view name) const
     {
         for (auto const& [key, value] : headers)
-            if (std::equal(key.begin(), key.end(), name.begin(), name.end(), [](char a, char b) {
-                    return std::tolower(static_cast<unsigned char>(a)) ==
-                           std::tolower(static_cast<unsigned char>(b));
-                }))
+            if (std::equal(
+                    key.begin(),
+                    key.end(),
+                    name.begin(),
+                    name.end(),
+                    [](char a, char b)
+                    {
+                        return std::tolower(static_cast<unsigned char>(a)) ==
+                               std::tolower(static_cast<unsigned char>(b));
+                    }
+                ))
                 return value;
         return std::nullopt;
     }
@@ -120,7 +127,9 @@ inline std::string respond(request const& r)
         return r.target == "/" ? make("200 OK", "hello from asynchat\n")
                                : make("404 Not Found", "no such page: " + r.target + "\n");
     if (r.method == "POST")
-        return make("200 OK", "received " + std::to_string(r.body.size()) + " bytes: " + r.body + "\n");
+        return make(
+            "200 OK", "received " + std::to_string(r.body.size()) + " bytes: " + r.body + "\n"
+        );
     return make("405 Method Not Allowed", "GET or POST only\n");
 }
 
@@ -164,8 +173,10 @@ protected:
             handling_ = true;
             set_terminator(std::nullopt);
             std::string const body = std::string("bad request: ") + e.what() + "\n";
-            push("HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: " +
-                 std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+            push(
+                "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body
+            );
             close_when_done();
         }
     }

@@ -2,12 +2,12 @@
 // SPDX-License-Identifier: BSL-1.0
 //
 // Usage: asynchat_example_http_server [--port N]   (0, the default, picks a free port)
-#include "http_server.hpp"
-
 #include <boost/asio/signal_set.hpp>
 
 #include <cstdlib>
 #include <iostream>
+
+#include "http_server.hpp"
 
 int main(int argc, char** argv)
 {
@@ -23,7 +23,10 @@ int main(int argc, char** argv)
 
         boost::asio::io_context io;
         auto s = std::make_shared<http::server>(
-            io, http::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port))
+            io,
+            http::tcp::endpoint(
+                boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)
+            )
         );
         s->start();
         auto const p = s->local_endpoint().port();

@@ -34,7 +34,10 @@ using asio::ip::tcp;
 class upper_chat : public asynchat::async_chat
 {
 public:
-    explicit upper_chat(tcp::socket s) : asynchat::async_chat(std::move(s)) { set_terminator("\n"); }
+    explicit upper_chat(tcp::socket s) : asynchat::async_chat(std::move(s))
+    {
+        set_terminator("\n");
+    }
 
 protected:
     void collect_incoming_data(std::string_view d) override { _collect_incoming_data(d); }
@@ -100,7 +103,9 @@ public:
                 yield asio::async_write(s_->socket, asio::buffer(s_->lines[s_->next]), *this);
                 if (ec)
                     break;
-                yield asio::async_read_until(s_->socket, asio::dynamic_buffer(s_->buffer), '\n', *this);
+                yield asio::async_read_until(
+                    s_->socket, asio::dynamic_buffer(s_->buffer), '\n', *this
+                );
                 if (ec)
                     break;
                 s_->answers.push_back(s_->buffer.substr(0, n - 1));
@@ -136,13 +141,16 @@ inline result run(int threads, int lines)
     std::function<void()> beat = [&]
     {
         heartbeat.expires_after(std::chrono::milliseconds(1));
-        heartbeat.async_wait([&](boost::system::error_code ec) {
-            if (ec)
-                return;
-            if (++out.heartbeats >= 3 && client_done)
-                return asynchat::close_all(io);
-            beat();
-        });
+        heartbeat.async_wait(
+            [&](boost::system::error_code ec)
+            {
+                if (ec)
+                    return;
+                if (++out.heartbeats >= 3 && client_done)
+                    return asynchat::close_all(io);
+                beat();
+            }
+        );
     };
     asio::post(heartbeat_strand, beat);
 

@@ -54,10 +54,7 @@ public:
     }
 
 protected:
-    void collect_incoming_data(std::string_view data) override
-    {
-        _collect_incoming_data(data);
-    }
+    void collect_incoming_data(std::string_view data) override { _collect_incoming_data(data); }
 
     void found_terminator() override
     {

@@ -1,8 +1,8 @@
 // asynchat: example: the C++ port of kv_server.py: its `if __name__ == "__main__":` block
 // SPDX-License-Identifier: BSL-1.0
-#include "kv_server.hpp"
-
 #include <string>
+
+#include "kv_server.hpp"
 
 int main(int argc, char** argv)
 {

@@ -47,7 +47,9 @@ struct has_executor : std::false_type
 {
 };
 template <class S>
-struct has_executor<S, std::void_t<typename S::executor_type, decltype(std::declval<S&>().get_executor())>>
+struct has_executor<
+    S,
+    std::void_t<typename S::executor_type, decltype(std::declval<S&>().get_executor())>>
     : std::true_type
 {
 };
@@ -86,8 +88,10 @@ struct has_endpoints<
     S,
     std::void_t<
         typename S::protocol_type::endpoint,
-        decltype(std::declval<S const&>().remote_endpoint(std::declval<boost::system::error_code&>())),
-        decltype(std::declval<S&>().close(std::declval<boost::system::error_code&>()))>> : std::true_type
+        decltype(std::declval<S const&>().remote_endpoint(std::declval<boost::system::error_code&>()
+        )),
+        decltype(std::declval<S&>().close(std::declval<boost::system::error_code&>()))>>
+    : std::true_type
 {
 };
 template <class S>
@@ -130,9 +134,22 @@ template <class Stream>
 class basic_async_chat : public detail::channel_base,
                          public std::enable_shared_from_this<basic_async_chat<Stream>>
 {
-    static_assert(detail::has_executor_v<Stream>, "asynchat::basic_async_chat<Stream>: Stream must have an executor_type and get_executor() (an Asio I/O object)");
-    static_assert(detail::is_async_stream_v<Stream>, "asynchat::basic_async_chat<Stream>: Stream must meet Asio's AsyncReadStream and AsyncWriteStream requirements (async_read_some, async_write_some)");
-    static_assert(detail::has_endpoints_v<Stream>, "asynchat::basic_async_chat<Stream>: Stream must be a connected stream socket (protocol_type, remote_endpoint(), async_connect(), close()), e.g. ip::tcp::socket or local::stream_protocol::socket");
+    static_assert(
+        detail::has_executor_v<Stream>,
+        "asynchat::basic_async_chat<Stream>: Stream must have an executor_type and get_executor() "
+        "(an Asio I/O object)"
+    );
+    static_assert(
+        detail::is_async_stream_v<Stream>,
+        "asynchat::basic_async_chat<Stream>: Stream must meet Asio's AsyncReadStream and "
+        "AsyncWriteStream requirements (async_read_some, async_write_some)"
+    );
+    static_assert(
+        detail::has_endpoints_v<Stream>,
+        "asynchat::basic_async_chat<Stream>: Stream must be a connected stream socket "
+        "(protocol_type, remote_endpoint(), async_connect(), close()), e.g. ip::tcp::socket or "
+        "local::stream_protocol::socket"
+    );
 
     using clock = std::chrono::steady_clock;
 
@@ -283,9 +300,7 @@ public:
     void set_terminator(std::nullopt_t) noexcept { core_.input.set_terminator(std::monostate{}); }
 
     /// Restore a terminator obtained from get_terminator().
-    template <
-        class Term,
-        std::enable_if_t<std::is_same_v<std::decay_t<Term>, terminator>, int> = 0>
+    template <class Term, std::enable_if_t<std::is_same_v<std::decay_t<Term>, terminator>, int> = 0>
     void set_terminator(Term&& t)
     {
         core_.input.set_terminator(std::forward<Term>(t));
@@ -458,10 +473,16 @@ public:
         @par Python
         No equivalent: Medusa's channel counts them by overriding recv().
     */
-    std::uint64_t bytes_received() const noexcept { return bytes_received_.load(std::memory_order_relaxed); }
+    std::uint64_t bytes_received() const noexcept
+    {
+        return bytes_received_.load(std::memory_order_relaxed);
+    }
 
     /// Bytes written to the stream so far (handed to the OS). Readable from any thread.
-    std::uint64_t bytes_sent() const noexcept { return bytes_sent_.load(std::memory_order_relaxed); }
+    std::uint64_t bytes_sent() const noexcept
+    {
+        return bytes_sent_.load(std::memory_order_relaxed);
+    }
 
     /** When bytes were last read or written, or the channel was constructed if none yet.
 

@@ -330,7 +330,8 @@ protected:
     /// Read at most `size` bytes into `data` without blocking; the count, or 0 with `ec` set.
     virtual std::size_t read_some(char* data, std::size_t size, boost::system::error_code& ec);
     /// Write at most `size` bytes of `data` without blocking; the count, or 0 with `ec` set.
-    virtual std::size_t write_some(char const* data, std::size_t size, boost::system::error_code& ec);
+    virtual std::size_t
+    write_some(char const* data, std::size_t size, boost::system::error_code& ec);
     /// Close the handle (the socket and the acceptor, or the file descriptor).
     virtual void close_handle() noexcept;
     /// The handle's descriptor, -1 if none is open.

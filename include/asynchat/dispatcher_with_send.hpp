@@ -48,7 +48,8 @@ public:
 protected:
     /// Send what is queued (initiate_send()).
     void handle_write() override { initiate_send(); }
-    /// True while connecting or while bytes are queued: CPython's `(not self.connected) or len(self.out_buffer)`.
+    /// True while connecting or while bytes are queued: CPython's `(not self.connected) or
+    /// len(self.out_buffer)`.
     bool writable() override { return !connected() || pending() != 0; }
 
     /// Send up to 64 KiB of the queue.

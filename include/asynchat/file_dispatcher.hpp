@@ -97,7 +97,8 @@ protected:
         @par Executor
         Called by the dispatcher's send(), on its executor.
     */
-    std::size_t write_some(char const* data, std::size_t size, boost::system::error_code& ec) override;
+    std::size_t
+    write_some(char const* data, std::size_t size, boost::system::error_code& ec) override;
 
     /** Close the duplicated descriptor, ignoring errors; pending waits complete with
         `operation_aborted`. The caller's own descriptor stays open.

@@ -10,9 +10,9 @@ bool is_disconnect(boost::system::error_code const& ec) noexcept
 {
     // CPython's asyncore._DISCONNECTED.
     namespace error = boost::asio::error;
-    return ec == error::connection_reset || ec == error::not_connected ||
-           ec == error::shut_down || ec == error::connection_aborted ||
-           ec == error::broken_pipe || ec == error::bad_descriptor;
+    return ec == error::connection_reset || ec == error::not_connected || ec == error::shut_down ||
+           ec == error::connection_aborted || ec == error::broken_pipe ||
+           ec == error::bad_descriptor;
 }
 
 } // namespace asynchat::detail

@@ -21,17 +21,19 @@ std::size_t find_multibyte_terminator(std::string_view haystack, std::string_vie
     // After a false hit, the next few bytes are tried directly before memchr is called again:
     // in a terminator like "\r\n\r\n" the first '\n' is such a hit, and its true end is two
     // bytes on (a memchr call costs more than those compares).
-    auto const ends_here = [&](char const* q) {
-        return *q == needle[last] && std::memcmp(q - last, needle.data(), last) == 0;
-    };
+    auto const ends_here = [&](char const* q)
+    { return *q == needle[last] && std::memcmp(q - last, needle.data(), last) == 0; };
     for (char const* p = begin + last; p < end;)
     {
-        auto const* hit = static_cast<char const*>(std::memchr(p, needle[last], static_cast<std::size_t>(end - p)));
+        auto const* hit =
+            static_cast<char const*>(std::memchr(p, needle[last], static_cast<std::size_t>(end - p))
+            );
         if (!hit)
             break;
         if (std::memcmp(hit - last, needle.data(), last) == 0)
             return static_cast<std::size_t>(hit - last - begin);
-        char const* const near_end = end - hit > static_cast<std::ptrdiff_t>(last) ? hit + last + 1 : end;
+        char const* const near_end =
+            end - hit > static_cast<std::ptrdiff_t>(last) ? hit + last + 1 : end;
         for (char const* q = hit + 1; q < near_end; ++q)
             if (ends_here(q))
                 return static_cast<std::size_t>(q - last - begin);
@@ -81,10 +83,7 @@ char* input_scanner::prepare(std::size_t n)
     return buffer_.get() + end_;
 }
 
-void input_scanner::commit(std::size_t n) noexcept
-{
-    end_ += n;
-}
+void input_scanner::commit(std::size_t n) noexcept { end_ += n; }
 
 bool input_scanner::release(receive_spare& spare) noexcept
 {

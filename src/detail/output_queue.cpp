@@ -94,7 +94,9 @@ void output_queue::pop_finished() noexcept
 }
 
 template <class Pieces>
-bool output_queue::prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, Pieces& out)
+bool output_queue::prepare(
+    std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, Pieces& out
+)
 {
     BOOST_ASSERT(!pulling_);
     out.clear();
@@ -116,7 +118,8 @@ bool output_queue::prepare(std::size_t chunk_size, std::size_t max_bytes, std::s
             // unwritten, its own last piece included; a producer that allows read-ahead is
             // pulled as soon as the batch reaches it, until it gave `chunk_size` bytes.
             bool const ahead = e.prod->read_ahead();
-            if (e.drained() ? (out.empty() || ahead) : (ahead && e.offset == 0 && e.data.size() < chunk_size))
+            if (e.drained() ? (out.empty() || ahead)
+                            : (ahead && e.offset == 0 && e.data.size() < chunk_size))
             {
                 due_ = i;
                 return true;
@@ -144,18 +147,9 @@ bool output_queue::prepare(std::size_t chunk_size, std::size_t max_bytes, std::s
     return false;
 }
 
-template bool output_queue::prepare(
-    std::size_t,
-    std::size_t,
-    std::size_t,
-    std::vector<std::string_view>&
-);
-template bool output_queue::prepare(
-    std::size_t,
-    std::size_t,
-    std::size_t,
-    write_pieces&
-);
+template bool
+output_queue::prepare(std::size_t, std::size_t, std::size_t, std::vector<std::string_view>&);
+template bool output_queue::prepare(std::size_t, std::size_t, std::size_t, write_pieces&);
 
 producer& output_queue::begin_pull() noexcept
 {
@@ -267,7 +261,9 @@ void output_queue::discard() noexcept
     // Keep exactly the outstanding batch: moving the entries after it out leaves the remaining
     // ones in place, and shrinking a string never moves its bytes.
     auto const keep = entries_.begin() + static_cast<std::ptrdiff_t>(batch_last_ + 1);
-    dying.insert(dying.end(), std::make_move_iterator(keep), std::make_move_iterator(entries_.end()));
+    dying.insert(
+        dying.end(), std::make_move_iterator(keep), std::make_move_iterator(entries_.end())
+    );
     entries_.erase(keep, entries_.end());
     entry& last = entries_.back();
     last.data.resize(batch_end_);

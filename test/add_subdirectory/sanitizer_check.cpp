@@ -1,5 +1,5 @@
-// asynchat: fails to compile if ASYNCHAT_SANITIZE did not reach the consumer through asynchat's target
-// SPDX-License-Identifier: BSL-1.0
+// asynchat: fails to compile if ASYNCHAT_SANITIZE did not reach the consumer through asynchat's
+// target SPDX-License-Identifier: BSL-1.0
 
 // The library's PUBLIC compile options put -fsanitize=... on this file, which is the consumer's
 // own; that the program then links shows the PUBLIC link options brought the runtime.

@@ -5,12 +5,11 @@
 #include <asynchat/async_chat.hpp>
 
 #define BOOST_TEST_MODULE cpython_test_asynchat
-#include <boost/test/unit_test.hpp>
-
 #include <asynchat/find_prefix_at_end.hpp>
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include <functional>
 #include <future>
@@ -107,7 +106,8 @@ private:
         while (!done && io_.run_one_until(deadline))
         {
         }
-        for (auto pos = buffer.find(SERVER_QUIT); pos != std::string::npos; pos = buffer.find(SERVER_QUIT))
+        for (auto pos = buffer.find(SERVER_QUIT); pos != std::string::npos;
+             pos = buffer.find(SERVER_QUIT))
             buffer.erase(pos, SERVER_QUIT.size());
 
         if (resend_gate_)
@@ -116,7 +116,11 @@ private:
         // Re-send the collected data; this may fail (test_close_when_done closes first).
         for (std::size_t pos = 0; pos < buffer.size(); pos += chunk_size)
         {
-            asio::write(conn, asio::buffer(buffer.data() + pos, std::min(chunk_size, buffer.size() - pos)), ec);
+            asio::write(
+                conn,
+                asio::buffer(buffer.data() + pos, std::min(chunk_size, buffer.size() - pos)),
+                ec
+            );
             if (ec)
                 break;
         }
@@ -161,7 +165,8 @@ protected:
 };
 
 template <class Loopback, class Term>
-std::shared_ptr<echo_client<Loopback>> connect_client(asio::io_context& io, echo_server<Loopback>& s, Term term)
+std::shared_ptr<echo_client<Loopback>>
+connect_client(asio::io_context& io, echo_server<Loopback>& s, Term term)
 {
     auto c = std::make_shared<echo_client<Loopback>>(io, term);
     c->ac_in_buffer_size = s.chunk_size;
@@ -191,7 +196,10 @@ void line_terminator_check(std::string const& term, std::size_t server_chunk)
         c->push("I'm not dead yet!" + term);
         c->push(SERVER_QUIT);
         finish(io, *c, s);
-        BOOST_TEST(c->contents == (std::vector<std::string>{"hello world", "I'm not dead yet!"}), boost::test_tools::per_element());
+        BOOST_TEST(
+            c->contents == (std::vector<std::string>{"hello world", "I'm not dead yet!"}),
+            boost::test_tools::per_element()
+        );
     }
 }
 
@@ -206,7 +214,10 @@ void numeric_terminator_check(int termlen)
     c->push(data);
     c->push(SERVER_QUIT);
     finish(io, *c, s);
-    BOOST_TEST(c->contents == (std::vector<std::string>{data.substr(0, termlen)}), boost::test_tools::per_element());
+    BOOST_TEST(
+        c->contents == (std::vector<std::string>{data.substr(0, termlen)}),
+        boost::test_tools::per_element()
+    );
 }
 
 } // namespace
@@ -267,7 +278,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(test_simple_producer, Loopback, transports)
     std::string const data = "hello world\nI'm not dead yet!\n";
     c->push_with_producer(std::make_unique<asynchat::simple_producer>(data + SERVER_QUIT, 8));
     finish(io, *c, s);
-    BOOST_TEST(c->contents == (std::vector<std::string>{"hello world", "I'm not dead yet!"}), boost::test_tools::per_element());
+    BOOST_TEST(
+        c->contents == (std::vector<std::string>{"hello world", "I'm not dead yet!"}),
+        boost::test_tools::per_element()
+    );
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(test_string_producer, Loopback, transports)
@@ -279,7 +293,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(test_string_producer, Loopback, transports)
     std::string const data = "hello world\nI'm not dead yet!\n";
     c->push_with_producer(data + SERVER_QUIT);
     finish(io, *c, s);
-    BOOST_TEST(c->contents == (std::vector<std::string>{"hello world", "I'm not dead yet!"}), boost::test_tools::per_element());
+    BOOST_TEST(
+        c->contents == (std::vector<std::string>{"hello world", "I'm not dead yet!"}),
+        boost::test_tools::per_element()
+    );
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(test_empty_line, Loopback, transports)
@@ -292,7 +309,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(test_empty_line, Loopback, transports)
     c->push("hello world\n\nI'm not dead yet!\n");
     c->push(SERVER_QUIT);
     finish(io, *c, s);
-    BOOST_TEST(c->contents == (std::vector<std::string>{"hello world", "", "I'm not dead yet!"}), boost::test_tools::per_element());
+    BOOST_TEST(
+        c->contents == (std::vector<std::string>{"hello world", "", "I'm not dead yet!"}),
+        boost::test_tools::per_element()
+    );
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(test_close_when_done, Loopback, transports)
@@ -330,7 +350,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(test_push, Loopback, transports)
     c->push(data.c_str());           // a C string
     c->push(SERVER_QUIT);
     finish(io, *c, s);
-    BOOST_TEST(c->contents == (std::vector<std::string>{"bytes", "bytes", "bytes"}), boost::test_tools::per_element());
+    BOOST_TEST(
+        c->contents == (std::vector<std::string>{"bytes", "bytes", "bytes"}),
+        boost::test_tools::per_element()
+    );
 }
 
 BOOST_AUTO_TEST_SUITE_END()

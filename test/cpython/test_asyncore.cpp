@@ -11,8 +11,6 @@
 #include <asynchat/dispatcher.hpp>
 
 #define BOOST_TEST_MODULE cpython_test_asyncore
-#include <boost/test/unit_test.hpp>
-
 #include <asynchat/dispatcher_with_send.hpp>
 #include <asynchat/file_dispatcher.hpp>
 #include <asynchat/loop.hpp>
@@ -20,6 +18,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/mpl/list.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -105,7 +104,6 @@ protected:
         last->start();
     }
     void handle_error(std::exception_ptr e) override { std::rethrow_exception(e); }
-
 };
 
 class base_client : public base_test_handler
@@ -167,7 +165,15 @@ BOOST_AUTO_TEST_CASE(test_closeall)
 
     // Check: the map is empty at once, and every socket is closed once the closes have run.
     BOOST_TEST(asynchat::channel_count(io) == 0u);
-    run_until(io, [&] { return std::none_of(channels.begin(), channels.end(), [](auto& c) { return c->socket().is_open(); }); });
+    run_until(
+        io,
+        [&]
+        {
+            return std::none_of(
+                channels.begin(), channels.end(), [](auto& c) { return c->socket().is_open(); }
+            );
+        }
+    );
     for (auto const& c : channels)
         BOOST_TEST(!c->socket().is_open());
 }
@@ -393,7 +399,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(test_handle_accept, Family, families)
     // make sure handle_accept() is called when a client connects
     struct test_listener : base_test_handler
     {
-        test_listener(asio::io_context& io, tcp::endpoint addr) : base_test_handler(io.get_executor())
+        test_listener(asio::io_context& io, tcp::endpoint addr)
+            : base_test_handler(io.get_executor())
         {
             create_socket(addr.protocol());
             bind(addr);
@@ -412,7 +419,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(test_handle_accepted, Family, families)
     // make sure handle_accepted() is called when a client connects
     struct test_listener : base_test_handler
     {
-        test_listener(asio::io_context& io, tcp::endpoint addr) : base_test_handler(io.get_executor())
+        test_listener(asio::io_context& io, tcp::endpoint addr)
+            : base_test_handler(io.get_executor())
         {
             create_socket(addr.protocol());
             bind(addr);

@@ -73,14 +73,13 @@ void feed(input_scanner& s, recording_handler& h, std::string_view chunk)
 }
 
 // Feed `stream` in pieces of the given sizes (the last piece takes the rest).
-std::vector<std::string> run(
-    std::string_view stream,
+std::vector<std::string>
+run(std::string_view stream,
     std::vector<std::size_t> const& sizes,
     terminator initial,
     std::vector<std::optional<terminator>> changes = {},
     std::string* pending = nullptr,
-    terminator* final_terminator = nullptr
-)
+    terminator* final_terminator = nullptr)
 {
     input_scanner s;
     s.set_terminator(std::move(initial));
@@ -100,20 +99,11 @@ std::vector<std::string> run(
     return h.rec.events;
 }
 
-std::vector<std::string> events(std::initializer_list<std::string> list)
-{
-    return list;
-}
+std::vector<std::string> events(std::initializer_list<std::string> list) { return list; }
 
-std::string C(std::string_view data)
-{
-    return "C " + hex(data);
-}
+std::string C(std::string_view data) { return "C " + hex(data); }
 
-std::string T(terminator const& t)
-{
-    return "T " + term_repr(t);
-}
+std::string T(terminator const& t) { return "T " + term_repr(t); }
 
 } // namespace
 
@@ -125,13 +115,17 @@ BOOST_AUTO_TEST_CASE(delivers_message_then_terminator)
     auto const got = run("hello\nworld\n", {}, std::string("\n"));
 
     // Check
-    BOOST_TEST(got == events({C("hello"), T("\n"), C("world"), T("\n")}), boost::test_tools::per_element());
+    BOOST_TEST(
+        got == events({C("hello"), T("\n"), C("world"), T("\n")}), boost::test_tools::per_element()
+    );
 }
 
 BOOST_AUTO_TEST_CASE(never_reports_the_empty_string)
 {
     auto const got = run("\n\nx\n", {}, std::string("\n"));
-    BOOST_TEST(got == events({T("\n"), T("\n"), C("x"), T("\n")}), boost::test_tools::per_element());
+    BOOST_TEST(
+        got == events({T("\n"), T("\n"), C("x"), T("\n")}), boost::test_tools::per_element()
+    );
 }
 
 BOOST_AUTO_TEST_CASE(keeps_a_partial_terminator_until_more_arrives)
@@ -175,7 +169,9 @@ BOOST_AUTO_TEST_CASE(finds_a_terminator_split_across_every_read)
 {
     // Each byte in its own read, as with ac_in_buffer_size = 1.
     auto const got = run("xqqqy", {1, 1, 1, 1, 1}, std::string("qqq"));
-    BOOST_TEST(normalise(got) == events({C("x"), T("qqq"), C("y")}), boost::test_tools::per_element());
+    BOOST_TEST(
+        normalise(got) == events({C("x"), T("qqq"), C("y")}), boost::test_tools::per_element()
+    );
 }
 
 BOOST_AUTO_TEST_CASE(single_and_multi_byte_find)
@@ -211,7 +207,9 @@ BOOST_AUTO_TEST_CASE(single_and_multi_byte_find)
                 std::string hay;
                 for (unsigned i = 0; i < len; ++i)
                     hay += (bits >> i) & 1 ? 'b' : 'a';
-                BOOST_TEST_REQUIRE(find_terminator(hay, needle) == hay.find(needle), hay << " / " << needle);
+                BOOST_TEST_REQUIRE(
+                    find_terminator(hay, needle) == hay.find(needle), hay << " / " << needle
+                );
             }
 }
 
@@ -232,7 +230,10 @@ BOOST_AUTO_TEST_CASE(counts_down_across_reads)
     BOOST_TEST(std::get<std::size_t>(left) == 6u);
 
     got = run("abcdefghijXY", {4, 3}, std::size_t(10), {}, nullptr, &left);
-    BOOST_TEST(got == events({C("abcd"), C("efg"), C("hij"), T(std::size_t(0)), C("XY")}), boost::test_tools::per_element());
+    BOOST_TEST(
+        got == events({C("abcd"), C("efg"), C("hij"), T(std::size_t(0)), C("XY")}),
+        boost::test_tools::per_element()
+    );
     BOOST_TEST(std::get<std::size_t>(left) == 0u);
 }
 
@@ -240,7 +241,9 @@ BOOST_AUTO_TEST_CASE(reaches_zero_and_then_collects_everything)
 {
     // 0 is falsy, so after the count is reached everything is collected (CPython's behaviour).
     auto const got = run("abcdef", {}, std::size_t(2));
-    BOOST_TEST(got == events({C("ab"), T(std::size_t(0)), C("cdef")}), boost::test_tools::per_element());
+    BOOST_TEST(
+        got == events({C("ab"), T(std::size_t(0)), C("cdef")}), boost::test_tools::per_element()
+    );
 }
 
 BOOST_AUTO_TEST_CASE(a_count_near_size_max_never_completes)
@@ -263,7 +266,10 @@ BOOST_AUTO_TEST_CASE(a_terminator_set_while_collecting_is_kept)
     BOOST_TEST(term_repr(s.get_terminator()) == term_repr(std::string("\n")));
     h.on_collect = nullptr;
     feed(s, h, "d\ne");
-    BOOST_TEST(h.rec.events == events({C("abc"), C("d"), T("\n"), C("e")}), boost::test_tools::per_element());
+    BOOST_TEST(
+        h.rec.events == events({C("abc"), C("d"), T("\n"), C("e")}),
+        boost::test_tools::per_element()
+    );
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -272,7 +278,8 @@ BOOST_AUTO_TEST_SUITE(falsy_terminators)
 
 BOOST_AUTO_TEST_CASE(none_empty_string_and_zero_collect_everything)
 {
-    for (terminator t : {terminator(std::monostate{}), terminator(std::string()), terminator(std::size_t(0))})
+    for (terminator t :
+         {terminator(std::monostate{}), terminator(std::string()), terminator(std::size_t(0))})
     {
         std::string pending;
         auto const got = run("a\nb\r\n", {2}, t, {}, &pending);
@@ -288,10 +295,15 @@ BOOST_AUTO_TEST_SUITE(reentrancy)
 BOOST_AUTO_TEST_CASE(a_change_in_found_terminator_applies_at_that_position)
 {
     // Header line, then a 3-byte body, then lines again, all in one read.
-    auto const got = run(
-        "HEAD\nxyz12\n", {}, std::string("\n"), {terminator(std::size_t(3)), terminator(std::string("\n"))}
+    auto const got =
+        run("HEAD\nxyz12\n",
+            {},
+            std::string("\n"),
+            {terminator(std::size_t(3)), terminator(std::string("\n"))});
+    BOOST_TEST(
+        got == events({C("HEAD"), T("\n"), C("xyz"), T(std::size_t(0)), C("12"), T("\n")}),
+        boost::test_tools::per_element()
     );
-    BOOST_TEST(got == events({C("HEAD"), T("\n"), C("xyz"), T(std::size_t(0)), C("12"), T("\n")}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(the_prefix_break_is_kept_even_if_the_terminator_changes)
@@ -322,7 +334,9 @@ BOOST_AUTO_TEST_CASE(discard_in_a_hook_drops_the_rest)
     };
     feed(s, h, "a\nb\nc\nd");
     // CPython still calls found_terminator() after a discard inside collect_incoming_data.
-    BOOST_TEST(h.rec.events == events({C("a"), T("\n"), C("b"), T("\n")}), boost::test_tools::per_element());
+    BOOST_TEST(
+        h.rec.events == events({C("a"), T("\n"), C("b"), T("\n")}), boost::test_tools::per_element()
+    );
     BOOST_TEST(s.pending().empty());
 }
 
@@ -388,13 +402,19 @@ BOOST_AUTO_TEST_CASE(delivers_up_to_the_limit_then_stops)
 
     // Check: the first is whole; of the second nothing past the limit is delivered and the
     // bytes stay pending.
-    BOOST_TEST(h.rec.events == events({C("12345"), T("\n"), C("abc"), "too long"}), boost::test_tools::per_element());
+    BOOST_TEST(
+        h.rec.events == events({C("12345"), T("\n"), C("abc"), "too long"}),
+        boost::test_tools::per_element()
+    );
     BOOST_TEST(s.pending() == "def\n");
 }
 
 BOOST_AUTO_TEST_CASE(applies_to_counts_none_and_held_prefixes)
 {
-    for (terminator t : {terminator(std::size_t(100)), terminator(std::monostate{}), terminator(std::string("\r\n"))})
+    for (terminator t :
+         {terminator(std::size_t(100)),
+          terminator(std::monostate{}),
+          terminator(std::string("\r\n"))})
     {
         input_scanner s;
         s.set_terminator(t);
@@ -402,7 +422,9 @@ BOOST_AUTO_TEST_CASE(applies_to_counts_none_and_held_prefixes)
         recording_handler h(s);
         feed(s, h, "abc");
         feed(s, h, "de\r");
-        BOOST_TEST(h.rec.events == events({C("abc"), "too long"}), boost::test_tools::per_element());
+        BOOST_TEST(
+            h.rec.events == events({C("abc"), "too long"}), boost::test_tools::per_element()
+        );
     }
 }
 
@@ -455,7 +477,10 @@ BOOST_AUTO_TEST_CASE(release_frees_only_an_empty_buffer)
     BOOST_TEST(s.prepare(1, spare) == storage);
     BOOST_TEST(!spare.data);
     feed(s, h, "c\r\n");
-    BOOST_TEST(h.rec.events == events({C("ab"), T("\r\n"), C("c"), T("\r\n")}), boost::test_tools::per_element());
+    BOOST_TEST(
+        h.rec.events == events({C("ab"), T("\r\n"), C("c"), T("\r\n")}),
+        boost::test_tools::per_element()
+    );
 }
 
 BOOST_AUTO_TEST_CASE(a_message_past_the_limit_sets_too_long_and_stops)
@@ -466,7 +491,10 @@ BOOST_AUTO_TEST_CASE(a_message_past_the_limit_sets_too_long_and_stops)
     recording_handler h(s);
     feed(s, h, "ab\nabcd\nxy\n");
     BOOST_TEST(s.too_long());
-    BOOST_TEST(h.rec.events == (std::vector<std::string>{C("ab"), T("\n"), "too long"}), boost::test_tools::per_element());
+    BOOST_TEST(
+        h.rec.events == (std::vector<std::string>{C("ab"), T("\n"), "too long"}),
+        boost::test_tools::per_element()
+    );
     // Even a handler that would go on gets nothing more.
     h.stop = false;
     s.process(h);
@@ -497,7 +525,11 @@ std::vector<program> programs()
          std::string("\r\n\r\n"),
          {terminator(std::size_t(10)), terminator(std::string("\r\n")), std::nullopt}}
     );
-    out.push_back({"abababababab", std::string("abab"), {terminator(std::string("ba")), terminator(std::size_t(1))}});
+    out.push_back(
+        {"abababababab",
+         std::string("abab"),
+         {terminator(std::string("ba")), terminator(std::size_t(1))}}
+    );
     out.push_back({"x\r\n.\r\ny\r\n.\r\n", std::string("\r\n.\r\n"), {}});
     return out;
 }
@@ -531,7 +563,10 @@ BOOST_AUTO_TEST_CASE(every_fixed_chunk_size_gives_the_same_events)
         for (std::size_t size = 1; size <= p.stream.size(); ++size)
         {
             std::vector<std::size_t> sizes(p.stream.size() / size, size);
-            BOOST_TEST(normalise(run(p.stream, sizes, p.initial, p.changes)) == whole, "chunk size " << size);
+            BOOST_TEST(
+                normalise(run(p.stream, sizes, p.initial, p.changes)) == whole,
+                "chunk size " << size
+            );
         }
     }
 }
@@ -565,7 +600,10 @@ BOOST_AUTO_TEST_CASE(golden_streams_are_chunking_invariant_too)
         for (std::size_t size = 1; size <= 9; ++size)
         {
             std::vector<std::size_t> sizes(g.stream.size() / size, size);
-            BOOST_TEST(normalise(run(g.stream, sizes, g.initial, g.changes)) == expected, g.name << " size " << size);
+            BOOST_TEST(
+                normalise(run(g.stream, sizes, g.initial, g.changes)) == expected,
+                g.name << " size " << size
+            );
         }
     }
 }
@@ -587,7 +625,8 @@ BOOST_AUTO_TEST_CASE(same_chunks_give_the_very_same_events)
             // Event: the same bytes in the same reads.
             std::string pending;
             terminator final_terminator;
-            auto const got = run(g.stream, g.chunks, g.initial, g.changes, &pending, &final_terminator);
+            auto const got =
+                run(g.stream, g.chunks, g.initial, g.changes, &pending, &final_terminator);
 
             // Check: every call, in order, with the same data; the same state at the end.
             BOOST_TEST(got == g.events, boost::test_tools::per_element());

@@ -44,10 +44,7 @@ void operator delete(void* p) noexcept
     }
 }
 
-void operator delete(void* p, std::size_t) noexcept
-{
-    operator delete(p);
-}
+void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
 
 namespace {
 
@@ -69,14 +66,25 @@ void pull(output_queue& q)
 
 // Prepare the next write, pulling the producers that are due.
 template <class Pieces>
-void prepare(output_queue& q, std::size_t chunk, std::size_t max_bytes, std::size_t max_pieces, Pieces& pieces)
+void prepare(
+    output_queue& q,
+    std::size_t chunk,
+    std::size_t max_bytes,
+    std::size_t max_pieces,
+    Pieces& pieces
+)
 {
     while (q.prepare(chunk, max_bytes, max_pieces, pieces))
         pull(q);
 }
 
 // What one write would carry, as one string.
-std::string take(output_queue& q, std::size_t chunk = 65536, std::size_t max_bytes = big, std::size_t max_pieces = 64)
+std::string take(
+    output_queue& q,
+    std::size_t chunk = 65536,
+    std::size_t max_bytes = big,
+    std::size_t max_pieces = 64
+)
 {
     std::vector<std::string_view> pieces;
     prepare(q, chunk, max_bytes, max_pieces, pieces);
@@ -413,7 +421,8 @@ BOOST_AUTO_TEST_CASE(random_operations_keep_the_order_and_the_batch_in_flight)
     // coalescing fast path must never append to it). Under ASan a dangling view fails too.
     std::mt19937 rng(20261123);
     auto const below = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
-    auto const text = [&](std::size_t n) {
+    auto const text = [&](std::size_t n)
+    {
         std::string t(n, ' ');
         for (char& c : t)
             c = static_cast<char>('a' + below(26));
@@ -430,22 +439,19 @@ BOOST_AUTO_TEST_CASE(random_operations_keep_the_order_and_the_batch_in_flight)
             switch (below(8))
             {
             case 0:
-            case 1:
-            {
+            case 1: {
                 std::string const t = text(below(40));
                 expected += t;
                 q.push(std::string_view(t));
                 break;
             }
-            case 2:
-            {
+            case 2: {
                 std::string t = text(below(3) == 0 ? below(40000) : below(16));
                 expected += t;
                 q.push(std::move(t));
                 break;
             }
-            case 3:
-            {
+            case 3: {
                 std::vector<std::string> chunks;
                 for (std::size_t k = below(4); k > 0; --k)
                     chunks.push_back(text(1 + below(5000)));
@@ -478,7 +484,9 @@ BOOST_AUTO_TEST_CASE(random_operations_keep_the_order_and_the_batch_in_flight)
                 }
             }
             if (q.in_flight())
-                BOOST_TEST_REQUIRE((std::vector<std::string>(pieces.begin(), pieces.end()) == copies));
+                BOOST_TEST_REQUIRE(
+                    (std::vector<std::string>(pieces.begin(), pieces.end()) == copies)
+                );
         }
         // Write the rest, passing the close marks.
         for (int guard = 0; guard < 100000 && !q.empty(); ++guard)

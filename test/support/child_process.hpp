@@ -26,9 +26,10 @@ namespace asynchat::test {
 
     For what must not happen to the test process itself, such as lowering RLIMIT_NOFILE. The
     child writes lines with report() (and what it prints, after report_output()); the parent
-    reads them with read_line() or read_line_with(), each read with a deadline. The child ends with _exit() (0 after `body`, 1 if it threw, after reporting
-    "exception: <what>"), so no test framework teardown runs twice. Fork only while the test
-    process has one thread. The destructor kills a child that is still running.
+    reads them with read_line() or read_line_with(), each read with a deadline. The child ends with
+   _exit() (0 after `body`, 1 if it threw, after reporting "exception: <what>"), so no test
+   framework teardown runs twice. Fork only while the test process has one thread. The destructor
+   kills a child that is still running.
 */
 class child_process
 {
@@ -98,7 +99,8 @@ public:
     /// The next line the child reported that contains `text`, skipping others; "" after
     /// `timeout` or at EOF.
     std::string read_line_with(
-        std::string const& text, std::chrono::steady_clock::duration timeout = std::chrono::seconds(10)
+        std::string const& text,
+        std::chrono::steady_clock::duration timeout = std::chrono::seconds(10)
     )
     {
         auto const deadline = std::chrono::steady_clock::now() + timeout;

@@ -139,9 +139,9 @@ namespace {
 std::string fresh_socket_path()
 {
     static std::atomic<unsigned> counter{0};
-    auto const path = std::filesystem::temp_directory_path() /
-                      ("asynchat-test-" + std::to_string(::getpid()) + "-" +
-                       std::to_string(counter++) + ".sock");
+    auto const path =
+        std::filesystem::temp_directory_path() /
+        ("asynchat-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".sock");
     std::filesystem::remove(path);
     return path.string();
 }

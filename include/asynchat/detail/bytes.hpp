@@ -19,7 +19,7 @@ constexpr std::size_t array_bytes(char const (&s)[N]) noexcept
 /// True for `char const*` and `char*`: NUL-terminated strings, taken up to their first NUL.
 template <class T>
 inline constexpr bool is_c_string_v =
-    std::is_pointer_v<T> && std::is_same_v<std::remove_cv_t<std::remove_pointer_t<T>>, char>;
+    std::is_pointer_v<T>&& std::is_same_v<std::remove_cv_t<std::remove_pointer_t<T>>, char>;
 
 } // namespace asynchat::detail
 

@@ -142,7 +142,10 @@ public:
     read_side reading() const noexcept { return read_; }
 
     /// True when a read may start now (readable() is asked next).
-    bool may_read() const noexcept { return depth_ == 0 && state_ == state::open && read_ == read_side::idle; }
+    bool may_read() const noexcept
+    {
+        return depth_ == 0 && state_ == state::open && read_ == read_side::idle;
+    }
 
     void read_started() noexcept
     {
@@ -161,7 +164,10 @@ public:
     void peer_eof() noexcept { read_ = read_side::eof_pending; }
 
     /// The peer's EOF was seen (nothing unread can arrive any more).
-    bool eof_seen() const noexcept { return read_ == read_side::eof_pending || read_ == read_side::eof_done; }
+    bool eof_seen() const noexcept
+    {
+        return read_ == read_side::eof_pending || read_ == read_side::eof_done;
+    }
 
     /** The pacing of socket reads: while the peer keeps sending (the last read held several
         messages, or filled the buffer), the next read is tried before waiting for readability;
@@ -197,7 +203,10 @@ public:
         }
 
         /// A read delivered `messages` messages and filled the buffer or not.
-        void delivered(std::size_t messages, bool filled) noexcept { peer_streams = messages > 1 || filled; }
+        void delivered(std::size_t messages, bool filled) noexcept
+        {
+            peer_streams = messages > 1 || filled;
+        }
     };
     read_pacing pacing;
 
@@ -233,7 +242,8 @@ public:
     //------------------------------------------------------------------------
     // Watermarks.
 
-    /// Report crossings of `high` (upward) and then `low` (downward); the caller checks low <= high.
+    /// Report crossings of `high` (upward) and then `low` (downward); the caller checks low <=
+    /// high.
     void set_watermarks(std::size_t low, std::size_t high) noexcept
     {
         BOOST_ASSERT(low <= high);
@@ -260,10 +270,16 @@ public:
     // Timeouts. Time is an input: `now` comes from the caller.
 
     /// Set the idle timeout (no byte in or out for `d`; zero: off); the clocks restart at `now`.
-    void set_idle_timeout(clock::duration d, clock::time_point now) { set_timeout(&timeouts::idle, d, now); }
+    void set_idle_timeout(clock::duration d, clock::time_point now)
+    {
+        set_timeout(&timeouts::idle, d, now);
+    }
 
     /// Set the read timeout (no byte in for `d`; zero: off); the clocks restart at `now`.
-    void set_read_timeout(clock::duration d, clock::time_point now) { set_timeout(&timeouts::read, d, now); }
+    void set_read_timeout(clock::duration d, clock::time_point now)
+    {
+        set_timeout(&timeouts::read, d, now);
+    }
 
     /// True if a timeout is set and the channel is open.
     bool timing() const noexcept { return times_ && state_ == state::open && times_->any(); }
@@ -309,7 +325,10 @@ private:
         clock::time_point last_read{};
         clock::time_point last_io{};
 
-        bool any() const noexcept { return idle != clock::duration::zero() || read != clock::duration::zero(); }
+        bool any() const noexcept
+        {
+            return idle != clock::duration::zero() || read != clock::duration::zero();
+        }
     };
 
     void set_timeout(clock::duration timeouts::*which, clock::duration d, clock::time_point now)

@@ -24,8 +24,10 @@ inline std::size_t find_terminator(std::string_view haystack, std::string_view n
     // One byte, the common case ('\n'), is memchr and nothing else: inline, no call around it.
     if (needle.size() != 1)
         return find_multibyte_terminator(haystack, needle);
-    void const* const hit = haystack.empty() ? nullptr : std::memchr(haystack.data(), needle[0], haystack.size());
-    return hit ? static_cast<std::size_t>(static_cast<char const*>(hit) - haystack.data()) : std::string_view::npos;
+    void const* const hit =
+        haystack.empty() ? nullptr : std::memchr(haystack.data(), needle[0], haystack.size());
+    return hit ? static_cast<std::size_t>(static_cast<char const*>(hit) - haystack.data())
+               : std::string_view::npos;
 }
 
 /** Receive storage given back by a scanner with nothing pending, for the next prepare() to take
@@ -203,7 +205,8 @@ void input_scanner::process(Handler& h)
                     consume(rest.size());
                     break;
                 }
-                std::size_t const index = static_cast<std::size_t>(static_cast<char const*>(hit) - rest.data());
+                std::size_t const index =
+                    static_cast<std::size_t>(static_cast<char const*>(hit) - rest.data());
                 if (index > 0 && !deliver(h, rest.substr(0, index)))
                     return;
                 consume(index + 1);

@@ -105,7 +105,8 @@ public:
         hand the pieces to a write as they are. Calls no user code.
     */
     template <class Pieces>
-    bool prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, Pieces& out);
+    bool
+    prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, Pieces& out);
 
     /// The producer due after prepare() returned true; it stays owned by the queue, or by the
     /// end_pull() that follows if the entry is dropped meanwhile.
@@ -209,18 +210,9 @@ private:
     std::unique_ptr<producer> orphan_;
 };
 
-extern template bool output_queue::prepare(
-    std::size_t,
-    std::size_t,
-    std::size_t,
-    std::vector<std::string_view>&
-);
-extern template bool output_queue::prepare(
-    std::size_t,
-    std::size_t,
-    std::size_t,
-    write_pieces&
-);
+extern template bool
+output_queue::prepare(std::size_t, std::size_t, std::size_t, std::vector<std::string_view>&);
+extern template bool output_queue::prepare(std::size_t, std::size_t, std::size_t, write_pieces&);
 
 } // namespace asynchat::detail
 

@@ -76,10 +76,8 @@ class lingering_close : public std::enable_shared_from_this<lingering_close<Sock
 {
 public:
     lingering_close(Socket s, std::size_t bytes)
-        : socket_(std::move(s)),
-          strand_(boost::asio::make_strand(socket_.get_executor())),
-          timer_(strand_),
-          budget_(bytes)
+        : socket_(std::move(s)), strand_(boost::asio::make_strand(socket_.get_executor())),
+          timer_(strand_), budget_(bytes)
     {
     }
 
@@ -104,7 +102,8 @@ private:
             boost::asio::buffer(buffer_),
             boost::asio::bind_executor(
                 strand_,
-                [self = this->shared_from_this()](boost::system::error_code const& ec, std::size_t n)
+                [self =
+                     this->shared_from_this()](boost::system::error_code const& ec, std::size_t n)
                 {
                     if (ec || n >= self->budget_)
                         return self->finish();
@@ -137,8 +136,7 @@ inline constexpr std::size_t max_write_bytes = 1024 * 1024;
 
 template <class Stream>
 basic_async_chat<Stream>::basic_async_chat(Stream connected_stream)
-    : stream_(std::move(connected_stream)),
-      core_(stream_.is_open()),
+    : stream_(std::move(connected_stream)), core_(stream_.is_open()),
       last_io_(clock::now().time_since_epoch().count())
 {
 }
@@ -159,7 +157,8 @@ basic_async_chat<Stream>::~basic_async_chat()
     if (core_.get_state() == detail::channel_core::state::connected)
     {
         std::ostringstream line;
-        line << "asynchat: warning: " << describe() << " on a connected stream was destroyed without "
+        line << "asynchat: warning: " << describe()
+             << " on a connected stream was destroyed without "
              << "start(): " << core_.output.bytes() << " queued bytes were never sent and the peer "
              << "sees a reset; call start() once the channel is owned by a std::shared_ptr\n";
         std::string const text = line.str();
@@ -357,9 +356,8 @@ void basic_async_chat<Stream>::arm_timer() noexcept
     if (!timer_)
         timer_ = std::make_unique<boost::asio::steady_timer>(stream_.get_executor());
     timer_->expires_at(core_.deadline());
-    timer_->async_wait(
-        [self = this->shared_from_this()](boost::system::error_code const& ec) { self->on_timer(ec); }
-    );
+    timer_->async_wait([self = this->shared_from_this()](boost::system::error_code const& ec)
+                       { self->on_timer(ec); });
 }
 
 template <class Stream>
@@ -481,7 +479,9 @@ void basic_async_chat<Stream>::do_close() noexcept
         timer_->cancel();
     // Closing cancels the pending read and write; their handlers see the channel closed and
     // return.
-    close_stream(was == detail::channel_core::state::open || was == detail::channel_core::state::connected);
+    close_stream(
+        was == detail::channel_core::state::open || was == detail::channel_core::state::connected
+    );
     // Release what the user gave the channel: a producer that holds its channel would otherwise
     // keep both alive for ever. The batch of a write in flight stays until it completes (its
     // views are the write's buffers); producers' destructors run as user code.
@@ -497,8 +497,8 @@ void basic_async_chat<Stream>::close_stream(bool connected) noexcept
     if constexpr (std::is_base_of_v<boost::asio::socket_base, Stream>)
     {
         // A peer that has not sent EOF may have sent what we never read: lingering close.
-        if (connected && !core_.eof_seen() && lingering_time > clock::duration::zero() && lingering_bytes != 0 &&
-            stream_.is_open())
+        if (connected && !core_.eof_seen() && lingering_time > clock::duration::zero() &&
+            lingering_bytes != 0 && stream_.is_open())
         {
             stream_.cancel(ignored);
             stream_.shutdown(Stream::shutdown_send, ignored);
@@ -506,7 +506,9 @@ void basic_async_chat<Stream>::close_stream(bool connected) noexcept
             {
                 try
                 {
-                    auto closer = std::make_shared<detail::lingering_close<Stream>>(std::move(stream_), lingering_bytes);
+                    auto closer = std::make_shared<detail::lingering_close<Stream>>(
+                        std::move(stream_), lingering_bytes
+                    );
                     closer->start(lingering_time);
                     return;
                 }
@@ -566,7 +568,9 @@ void basic_async_chat<Stream>::do_read() noexcept
         core_.input.release(detail::spare_receive_buffer);
         if (core_.pacing.try_first())
         {
-            boost::asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->on_read_try(); });
+            boost::asio::post(
+                stream_.get_executor(), [self = this->shared_from_this()] { self->on_read_try(); }
+            );
             return;
         }
         // Wait for readability, then read without blocking (on_readable()).
@@ -726,7 +730,12 @@ void basic_async_chat<Stream>::do_write() noexcept
             ));
             return;
         }
-        if (core_.output.prepare(ac_out_buffer_size, detail::max_write_bytes, detail::max_write_pieces, write_buffers_))
+        if (core_.output.prepare(
+                ac_out_buffer_size,
+                detail::max_write_bytes,
+                detail::max_write_pieces,
+                write_buffers_
+            ))
         {
             pull();
             check_watermarks(); // what the producer gave counts as queued
@@ -735,7 +744,8 @@ void basic_async_chat<Stream>::do_write() noexcept
         if (write_buffers_.empty())
             continue; // a mark is due, or the queue is empty
         BOOST_ASSERT(core_.writing());
-        auto on_written = [self = this->shared_from_this()](boost::system::error_code const& ec, std::size_t n)
+        auto on_written =
+            [self = this->shared_from_this()](boost::system::error_code const& ec, std::size_t n)
         { self->on_write(ec, n); };
         // async_write keeps a copy of the buffer sequence: a range over write_buffers_ (which
         // stays put until on_write) rather than the vector, which would cost an allocation.
@@ -744,7 +754,9 @@ void basic_async_chat<Stream>::do_write() noexcept
         else
             boost::asio::async_write(
                 stream_,
-                boost::make_iterator_range(write_buffers_.data(), write_buffers_.data() + write_buffers_.size()),
+                boost::make_iterator_range(
+                    write_buffers_.data(), write_buffers_.data() + write_buffers_.size()
+                ),
                 std::move(on_written)
             );
         return;
