@@ -474,7 +474,7 @@ BOOST_AUTO_TEST_CASE(release_frees_only_an_empty_buffer)
     BOOST_TEST(spare.capacity != 0u); // the storage went to the spare
     // The next prepare() with the spare takes it back instead of allocating.
     char const* const storage = spare.data.get();
-    BOOST_TEST(s.prepare(1, spare) == storage);
+    BOOST_TEST(static_cast<void const*>(s.prepare(1, spare)) == static_cast<void const*>(storage));
     BOOST_TEST(!spare.data);
     feed(s, h, "c\r\n");
     BOOST_TEST(
