@@ -156,9 +156,15 @@ basic_async_chat<Stream>::~basic_async_chat()
 #ifndef NDEBUG
     if (core_.get_state() == detail::channel_core::state::connected)
     {
+        // The subclass is gone by now (a base destructor sees only the base): name the object
+        // and its peer.
         std::ostringstream line;
-        line << "asynchat: warning: " << describe()
-             << " on a connected stream was destroyed without "
+        boost::system::error_code ec;
+        auto const peer = stream_.remote_endpoint(ec);
+        line << "asynchat: warning: the async_chat at " << static_cast<void const*>(this);
+        if (!ec)
+            line << " (peer " << peer << ')';
+        line << " on a connected stream was destroyed without "
              << "start(): " << core_.output.bytes() << " queued bytes were never sent and the peer "
              << "sees a reset; call start() once the channel is owned by a std::shared_ptr\n";
         std::string const text = line.str();
