@@ -76,13 +76,6 @@ protected:
     void found_terminator() override {}
 };
 
-std::string read_to_eof(tcp::socket& s)
-{
-    timeval tv{5, 0};
-    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    return read_all(s);
-}
-
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(constructor)

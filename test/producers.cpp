@@ -57,13 +57,6 @@ private:
     std::string seen_;
 };
 
-std::string read_to_eof(tcp::socket& s)
-{
-    timeval tv{10, 0};
-    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    return read_all(s);
-}
-
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(not_ready)

@@ -8,6 +8,8 @@
 #include <array>
 #include <atomic>
 #include <filesystem>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 namespace asynchat::test {
@@ -165,6 +167,13 @@ std::pair<loopback_local::socket, loopback_local::socket> loopback_local::pair(a
     socket b(io);
     asio::local::connect_pair(a, b);
     return {std::move(a), std::move(b)};
+}
+
+std::string read_to_eof(asio::ip::tcp::socket& s)
+{
+    timeval tv{10, 0};
+    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return read_all(s);
 }
 
 } // namespace asynchat::test

@@ -115,6 +115,10 @@ std::string exchange_once(
 /// The what() of the exception in `error` ("unknown exception" for other types).
 std::string what(std::exception_ptr const& error);
 
+/// Read everything from `s` until EOF, blocking, giving up after 10 s without a byte
+/// (SO_RCVTIMEO): for a peer thread whose socket the test's io_context does not run.
+std::string read_to_eof(asio::ip::tcp::socket& s);
+
 /// Read everything from `s` until EOF, blocking (for server threads with their own sockets).
 template <class Socket>
 std::string read_all(Socket& s)
