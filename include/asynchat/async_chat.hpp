@@ -7,6 +7,7 @@
 #include <asynchat/detail/channel_core.hpp>
 #include <asynchat/detail/channel_map.hpp>
 #include <asynchat/detail/hooks.hpp>
+#include <asynchat/detail/write_pieces.hpp>
 #include <asynchat/producer.hpp>
 #include <asynchat/shared_from.hpp>
 #include <asynchat/terminator.hpp>
@@ -112,6 +113,11 @@ inline constexpr bool has_endpoints_v = has_endpoints<S>::value;
 
     @tparam Stream A connected stream socket: `boost::asio::ip::tcp::socket` or
     `boost::asio::local::stream_protocol::socket`.
+    @tparam Timer The timer of the idle and read timeouts: `boost::asio::steady_timer` (the
+    default), or any `boost::asio::basic_waitable_timer` constructible from the stream's
+    executor, such as one over a clock a test advances by hand, so that timeout handlers are
+    tested without waiting (Boost.MySQL's tests do the same with their mock timer). The
+    lingering close (lingering_time) always runs on the steady clock.
 
     @par Python
     asynchat.async_chat, with the differences listed in the README: close() stops delivery of
@@ -130,9 +136,9 @@ inline constexpr bool has_endpoints_v = has_endpoints<S>::value;
     give the stream a strand (`boost::asio::make_strand(io)`), as the dispatcher does for the
     sockets it accepts.
 */
-template <class Stream>
+template <class Stream, class Timer = boost::asio::steady_timer>
 class basic_async_chat : public detail::channel_base,
-                         public std::enable_shared_from_this<basic_async_chat<Stream>>
+                         public std::enable_shared_from_this<basic_async_chat<Stream, Timer>>
 {
     static_assert(
         detail::has_executor_v<Stream>,
@@ -151,11 +157,15 @@ class basic_async_chat : public detail::channel_base,
         "local::stream_protocol::socket"
     );
 
-    using clock = std::chrono::steady_clock;
+    using core_type = detail::basic_channel_core<typename Timer::clock_type>;
 
 public:
     /// The stream type, a connected stream socket.
     using stream_type = Stream;
+    /// The timer of the idle and read timeouts (see set_idle_timeout()).
+    using timer_type = Timer;
+    /// The clock the timeouts and last_io_time() use: the timer's.
+    using clock = typename Timer::clock_type;
     /// The executor every hook runs on: the stream's.
     using executor_type = typename Stream::executor_type;
     /// The stream's protocol (`ip::tcp`, `local::stream_protocol`).
@@ -441,14 +451,16 @@ public:
 
     /** Call handle_timeout() when no byte was read or written for `d` (zero: never).
 
-        Call it on the executor. The clock starts at start() or at this call.
+        Call it on the executor. The clock starts at start() or at this call. `d` is a duration
+        of the timer's clock (`clock`, std::chrono::steady_clock by default).
+
         @par Python
         No equivalent: asyncore never times out.
     */
-    void set_idle_timeout(std::chrono::steady_clock::duration d);
+    void set_idle_timeout(typename clock::duration d);
 
     /// Call handle_timeout() when no byte was read for `d`, whatever was written (zero: never).
-    void set_read_timeout(std::chrono::steady_clock::duration d);
+    void set_read_timeout(typename clock::duration d);
 
     /// True from a successful connection (or construction on a connected stream) until close().
     bool connected() const noexcept { return core_.connected(); }
@@ -489,9 +501,11 @@ public:
         Medusa's `last_used`, for a reaper of idle channels (see asynchat::channels()).
         Readable from any thread.
     */
-    std::chrono::steady_clock::time_point last_io_time() const noexcept
+    typename clock::time_point last_io_time() const noexcept
     {
-        return clock::time_point(clock::duration(last_io_.load(std::memory_order_relaxed)));
+        return typename clock::time_point(
+            typename clock::duration(last_io_.load(std::memory_order_relaxed))
+        );
     }
 
     /// The executor every hook runs on.
@@ -658,7 +672,7 @@ private:
     // Close the stream; a connected socket the peer may still send to gets a lingering close.
     void close_stream(bool connected) noexcept;
     // Account `n` bytes moved now, read or written; returns the time.
-    clock::time_point count_io(std::atomic<std::uint64_t>& counter, std::size_t n) noexcept
+    typename clock::time_point count_io(std::atomic<std::uint64_t>& counter, std::size_t n) noexcept
     {
         auto const now = clock::now();
         counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -669,17 +683,17 @@ private:
     // The I/O object.
     Stream stream_;
     // Every decision: state, reading and writing, watermarks, timeouts, pacing, user code.
-    detail::channel_core core_;
+    core_type core_;
     // The sample collector's buffer (_collect_incoming_data(), _get_data()).
     std::string incoming_;
     // The buffers of the write in flight: Asio holds a view of them until on_write().
     detail::write_pieces write_buffers_;
     // The timer of the timeouts, made when the first is set.
-    std::unique_ptr<boost::asio::steady_timer> timer_;
+    std::unique_ptr<Timer> timer_;
     // Byte counts and the time of the last I/O: written on the executor, read from anywhere.
     std::atomic<std::uint64_t> bytes_received_{0};
     std::atomic<std::uint64_t> bytes_sent_{0};
-    std::atomic<clock::rep> last_io_;
+    std::atomic<typename clock::rep> last_io_;
 };
 
 /// The channel over TCP.
