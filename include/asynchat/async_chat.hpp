@@ -7,11 +7,13 @@
 #include <asynchat/detail/channel_core.hpp>
 #include <asynchat/detail/channel_map.hpp>
 #include <asynchat/detail/hooks.hpp>
+#include <asynchat/detail/pending_completion.hpp>
 #include <asynchat/detail/write_pieces.hpp>
 #include <asynchat/producer.hpp>
 #include <asynchat/shared_from.hpp>
 #include <asynchat/terminator.hpp>
 
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -240,6 +242,77 @@ public:
         dispatcher.connect(address).
     */
     void connect(endpoint_type const& ep);
+
+    /** Connect to `ep`, as connect() does, and complete `token` once connected or failed.
+
+        On success handle_connect() is called, reading starts, and the handler runs after it.
+        A failure completes the handler with the error and closes the channel; handle_error()
+        is not called for it (the handler is told instead).
+
+        @param ep The peer's address.
+        @param token A completion token: a callable, `boost::asio::use_future`,
+        `boost::asio::use_awaitable` (C++20), ... Its completion signature is
+        `void(boost::system::error_code)`: no error once connected; the connect's error;
+        `boost::asio::error::already_connected` if the channel is connected or connecting;
+        `boost::asio::error::operation_aborted` if the channel is closed first (or was).
+
+        @par Executor
+        Call it from any thread, once the channel is owned by a `std::shared_ptr`. The handler
+        never runs inside this call; it runs on its associated executor (the channel's executor
+        by default).
+
+        @par Python
+        No equivalent: dispatcher.connect() reports only through handle_connect() and
+        handle_error().
+    */
+    template <class CompletionToken>
+    auto async_connect(endpoint_type const& ep, CompletionToken&& token)
+    {
+        return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code)>(
+            [this](auto handler, endpoint_type const& to)
+            {
+                auto op =
+                    detail::make_pending_completion(std::move(handler), stream_.get_executor());
+                enter_map();
+                on_executor([this, to, op = std::move(op)]() mutable
+                            { begin_async_connect(to, std::move(op)); });
+            },
+            token,
+            ep
+        );
+    }
+
+    /** close_when_done(), and complete `token` once the channel is closed.
+
+        @param token A completion token (see async_connect()). Its completion signature is
+        `void(boost::system::error_code)`: no error if the channel closed with everything
+        queued written (or was already closed); otherwise the error that closed it
+        (the `boost::system::system_error` code passed to handle_error(), or the reset or broken
+        pipe that made it call handle_close()), or `boost::asio::error::operation_aborted` if it
+        was closed by other means first (close(), a timeout).
+
+        @par Executor
+        Call it from any thread, once the channel is owned by a `std::shared_ptr`. The handler
+        never runs inside this call; it runs on its associated executor (the channel's executor
+        by default).
+
+        @par Python
+        async_chat.close_when_done(), with a completion.
+    */
+    template <class CompletionToken>
+    auto async_close(CompletionToken&& token)
+    {
+        return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code)>(
+            [this](auto handler)
+            {
+                auto op =
+                    detail::make_pending_completion(std::move(handler), stream_.get_executor());
+                on_executor([this, op = std::move(op)]() mutable
+                            { begin_async_close(std::move(op)); });
+            },
+            token
+        );
+    }
 
     /** Set a string terminator: found_terminator() is called after each occurrence.
 
@@ -668,6 +741,10 @@ private:
     void do_write() noexcept;
     void on_write(boost::system::error_code const& ec, std::size_t n) noexcept;
     void on_connect(boost::system::error_code const& ec) noexcept;
+    void
+    begin_async_connect(endpoint_type const& ep, std::unique_ptr<detail::pending_completion> op);
+    void begin_async_close(std::unique_ptr<detail::pending_completion> op);
+    void do_close_when_done();
     std::string describe() const;
     // Close the stream; a connected socket the peer may still send to gets a lingering close.
     void close_stream(bool connected) noexcept;
@@ -690,6 +767,17 @@ private:
     detail::write_pieces write_buffers_;
     // The timer of the timeouts, made when the first is set.
     std::unique_ptr<Timer> timer_;
+    // The handlers of async_connect() and async_close(), made by the first such call.
+    struct completions
+    {
+        std::unique_ptr<detail::pending_completion> connect;
+        std::vector<std::unique_ptr<detail::pending_completion>> close;
+        boost::system::error_code error; // the error reported when the channel failed
+    };
+    std::unique_ptr<completions> completions_;
+    completions& waiting();
+    // Keep `ec` for async_close() as the reason the channel closes (the first one).
+    void note_failure(boost::system::error_code const& ec) noexcept;
     // Byte counts and the time of the last I/O: written on the executor, read from anywhere.
     std::atomic<std::uint64_t> bytes_received_{0};
     std::atomic<std::uint64_t> bytes_sent_{0};

@@ -279,15 +279,67 @@ void basic_async_chat<Stream, Timer>::push_with_producer(std::unique_ptr<produce
 template <class Stream, class Timer>
 void basic_async_chat<Stream, Timer>::close_when_done()
 {
-    on_executor(
-        [this]
-        {
-            if (core_.closed())
-                return;
-            core_.output.push_close();
-            do_write();
-        }
+    on_executor([this] { do_close_when_done(); });
+}
+
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::do_close_when_done()
+{
+    if (core_.closed())
+        return;
+    core_.output.push_close();
+    do_write();
+}
+
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::note_failure(boost::system::error_code const& ec) noexcept
+{
+    if (completions_ && !completions_->error)
+        completions_->error = ec;
+}
+
+template <class Stream, class Timer>
+auto basic_async_chat<Stream, Timer>::waiting() -> completions&
+{
+    if (!completions_)
+        completions_ = std::make_unique<completions>();
+    return *completions_;
+}
+
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::begin_async_connect(
+    endpoint_type const& ep, std::unique_ptr<detail::pending_completion> op
+)
+{
+    if (core_.closed())
+    {
+        leave_map();
+        return op->complete(boost::asio::error::operation_aborted);
+    }
+    if (!core_.begin_connect())
+        return op->complete(boost::asio::error::already_connected);
+    waiting().connect = std::move(op);
+    boost::system::error_code ec;
+    if (!stream_.is_open())
+        stream_.open(ep.protocol(), ec);
+    if (ec)
+        return on_connect(ec);
+    stream_.async_connect(
+        ep,
+        [self = this->shared_from_this()](boost::system::error_code const& e)
+        { self->on_connect(e); }
     );
+}
+
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::begin_async_close(
+    std::unique_ptr<detail::pending_completion> op
+)
+{
+    if (core_.closed())
+        return op->complete({});
+    waiting().close.push_back(std::move(op));
+    do_close_when_done();
 }
 
 template <class Stream, class Timer>
@@ -418,6 +470,21 @@ bool basic_async_chat<Stream, Timer>::ask(bool (basic_async_chat::*predicate)())
 template <class Stream, class Timer>
 void basic_async_chat<Stream, Timer>::report_error(std::exception_ptr const& error) noexcept
 {
+    if (completions_ && !completions_->error)
+    {
+        // For async_close(): the error that closes the channel, if it is a system_error.
+        try
+        {
+            std::rethrow_exception(error);
+        }
+        catch (boost::system::system_error const& e)
+        {
+            note_failure(e.code());
+        }
+        catch (...)
+        {
+        }
+    }
     if (!detail::report_error<hook_scope>(
             *this, [&] { handle_error(error); }, [this] { return describe(); }
         ))
@@ -483,6 +550,18 @@ void basic_async_chat<Stream, Timer>::do_close() noexcept
     leave_map();
     if (timer_)
         timer_->cancel();
+    if (completions_)
+    {
+        // The handlers are posted, not run: nothing of the user's runs in the middle of this.
+        if (completions_->connect)
+            std::exchange(completions_->connect, nullptr)
+                ->complete(boost::asio::error::operation_aborted);
+        boost::system::error_code ec;
+        if (!core_.output.empty())
+            ec = completions_->error ? completions_->error
+                                     : make_error_code(boost::asio::error::operation_aborted);
+        detail::complete_all(completions_->close, ec);
+    }
     // Closing cancels the pending read and write; their handlers see the channel closed and
     // return.
     close_stream(was == core_type::state::open || was == core_type::state::connected);
@@ -664,6 +743,7 @@ void basic_async_chat<Stream, Timer>::on_read(
         }
         else if (detail::is_disconnect(ec))
         {
+            note_failure(ec);
             invoke_hook([this] { handle_close(); });
         }
         else
@@ -841,7 +921,10 @@ void basic_async_chat<Stream, Timer>::on_write(
     if (ec)
     {
         if (detail::is_disconnect(ec))
+        {
+            note_failure(ec);
             invoke_hook([this] { handle_close(); });
+        }
         else
             report_error(std::make_exception_ptr(boost::system::system_error(ec, "write")));
         return;
@@ -856,15 +939,24 @@ void basic_async_chat<Stream, Timer>::on_connect(boost::system::error_code const
 {
     if (core_.closed())
         return;
+    std::unique_ptr<detail::pending_completion> op;
+    if (completions_)
+        op = std::move(completions_->connect);
     if (ec)
     {
         // Close the socket so that a later connect() starts from a fresh one.
         boost::system::error_code ignored;
         stream_.close(ignored);
         core_.connect_done(false);
-        report_error(std::make_exception_ptr(boost::system::system_error(ec, "connect")));
-        return;
+        if (!op)
+            return report_error(std::make_exception_ptr(boost::system::system_error(ec, "connect"))
+            );
+        // async_connect(): the handler is told, and the channel closes.
+        op->complete(ec);
+        return do_close();
     }
+    if (op)
+        op->complete({});
     core_.connect_done(true);
     core_.restart_clocks(clock::now());
     arm_timer();
