@@ -50,7 +50,7 @@ compressed_producer::compressed_producer(std::unique_ptr<producer> inner, int le
 
 compressed_producer::~compressed_producer() = default;
 
-std::string compressed_producer::deflate(std::string const& data, int flush)
+std::string compressed_producer::run_deflate(std::string const& data, int flush)
 {
     z_stream& z = z_->stream;
     // zlib takes uInt sizes; feed a larger piece in slices.
@@ -102,15 +102,15 @@ std::string compressed_producer::more()
                 if (!unflushed_)
                     return not_ready();
                 unflushed_ = false;
-                return deflate({}, Z_SYNC_FLUSH);
+                return run_deflate({}, Z_SYNC_FLUSH);
             }
             inner_.reset();
-            out = deflate({}, Z_FINISH);
+            out = run_deflate({}, Z_FINISH);
             z_.reset();
             return out;
         }
         unflushed_ = true;
-        out = deflate(data, Z_NO_FLUSH);
+        out = run_deflate(data, Z_NO_FLUSH);
     }
     return out;
 }

@@ -94,7 +94,7 @@ BOOST_AUTO_TEST_CASE(tail_f_of_a_growing_file_resumed_from_another_thread)
         expected += "line " + std::to_string(i) + "\n";
     expected += "END\ntrailer\n";
     std::string received;
-    std::thread reader([&] { received = read_to_eof(client); });
+    std::thread reader([&, &client = client] { received = read_to_eof(client); });
     std::atomic<bool> written{false};
     std::thread writer(
         [&]
@@ -173,7 +173,7 @@ BOOST_AUTO_TEST_CASE(output_behind_a_waiting_producer_waits_and_nothing_polls)
 
     // Check: the rest in order, then EOF.
     std::string received;
-    std::thread reader([&] { received = read_to_eof(client); });
+    std::thread reader([&, &client = client] { received = read_to_eof(client); });
     BOOST_TEST(run_until(io, [&] { return !chat->connected(); }));
     reader.join();
     client.close();
@@ -213,7 +213,7 @@ BOOST_AUTO_TEST_CASE(a_composite_waits_for_the_producer_it_wraps)
     BOOST_TEST(chat->connected());
     resume_inner(); // wakes the channel through the composite
     std::string received;
-    std::thread reader([&] { received = read_to_eof(client); });
+    std::thread reader([&, &client = client] { received = read_to_eof(client); });
     BOOST_TEST(run_until(io, [&] { return !chat->connected(); }));
     reader.join();
     client.close();

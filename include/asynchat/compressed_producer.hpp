@@ -70,7 +70,7 @@ private:
     struct deflater; // zlib's z_stream, kept out of this header
 
     // Run the compressor over `data` with zlib's `flush` mode; returns the output.
-    std::string deflate(std::string const& data, int flush);
+    std::string run_deflate(std::string const& data, int flush);
 
     std::unique_ptr<producer> inner_; // null once exhausted
     std::unique_ptr<deflater> z_;     // null once the stream is finished
