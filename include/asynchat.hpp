@@ -13,7 +13,13 @@
 #include <asynchat/find_prefix_at_end.hpp>
 #include <asynchat/loop.hpp>
 #include <asynchat/producer.hpp>
+#include <asynchat/producers.hpp>
 #include <asynchat/shared_from.hpp>
 #include <asynchat/terminator.hpp>
+
+// Built only when CMake found zlib, which then defines ASYNCHAT_HAS_ZLIB.
+#ifdef ASYNCHAT_HAS_ZLIB
+#include <asynchat/compressed_producer.hpp>
+#endif
 
 #endif
