@@ -92,29 +92,47 @@ using connected_op = decltype(std::declval<T&>().connected());
 template <class T>
 using descriptor_op = decltype(std::declval<T&>().descriptor());
 
-template <class T>
-constexpr bool has_socket_operations =
-    detected<T, create_socket_op>::value || detected<T, set_reuse_addr_op>::value ||
-    detected<T, bind_op>::value || detected<T, listen_op>::value ||
-    detected<T, connect_op>::value || detected<T, accept_op>::value ||
-    detected<T, socket_op>::value || detected<T, local_endpoint_op>::value ||
-    detected<T, addr_op>::value || detected<T, accepting_op>::value ||
-    detected<T, connecting_op>::value || detected<T, strand_per_socket_op>::value;
+// Whether T has any, or all, of the operations Ops.
+template <class T, template <class> class... Ops>
+constexpr bool has_any = std::disjunction_v<detected<T, Ops>...>;
+template <class T, template <class> class... Ops>
+constexpr bool has_all = std::conjunction_v<detected<T, Ops>...>;
 
 template <class T>
-constexpr bool has_every_socket_operation = detected<T, create_socket_op>::value&&
-    detected<T, set_reuse_addr_op>::value&& detected<T, bind_op>::value&&
-        detected<T, listen_op>::value&& detected<T, connect_op>::value&&
-            detected<T, accept_op>::value&& detected<T, socket_op>::value&&
-                detected<T, local_endpoint_op>::value&& detected<T, addr_op>::value&&
-                    detected<T, accepting_op>::value&& detected<T, connecting_op>::value&&
-                        detected<T, strand_per_socket_op>::value;
+constexpr bool has_any_socket_operation = has_any<
+    T,
+    create_socket_op,
+    set_reuse_addr_op,
+    bind_op,
+    listen_op,
+    connect_op,
+    accept_op,
+    socket_op,
+    local_endpoint_op,
+    addr_op,
+    accepting_op,
+    connecting_op,
+    strand_per_socket_op>;
+
+template <class T>
+constexpr bool has_every_socket_operation = has_all<
+    T,
+    create_socket_op,
+    set_reuse_addr_op,
+    bind_op,
+    listen_op,
+    connect_op,
+    accept_op,
+    socket_op,
+    local_endpoint_op,
+    addr_op,
+    accepting_op,
+    connecting_op,
+    strand_per_socket_op>;
 
 template <class T>
 constexpr bool has_dispatcher_operations =
-    detected<T, start_op>::value&& detected<T, recv_op>::value&& detected<T, send_op>::value&&
-        detected<T, send_literal_op>::value&& detected<T, close_op>::value&&
-            detected<T, connected_op>::value;
+    has_all<T, start_op, recv_op, send_op, send_literal_op, close_op, connected_op>;
 
 // The hooks a subclass of Base can override: protected, so asked from inside a subclass.
 template <class Base>
@@ -176,7 +194,7 @@ using asynchat::dispatcher_with_send;
 using asynchat::file_dispatcher;
 
 static_assert(
-    !has_socket_operations<file_dispatcher>,
+    !has_any_socket_operation<file_dispatcher>,
     "a file_dispatcher has no create_socket(), bind(), listen(), connect(), accept(), socket()"
 );
 static_assert(
@@ -206,16 +224,22 @@ static_assert(
 
 // The hierarchy: one engine, two handles.
 static_assert(std::is_abstract_v<dispatcher_base>, "the engine owns no handle");
-static_assert(std::is_base_of_v<dispatcher_base, file_dispatcher>);
-static_assert(std::is_base_of_v<dispatcher_base, dispatcher>);
+static_assert(
+    std::is_base_of_v<dispatcher_base, file_dispatcher> &&
+        std::is_base_of_v<dispatcher_base, dispatcher>,
+    "both kinds are dispatcher_base's"
+);
 static_assert(
     !std::is_base_of_v<dispatcher, file_dispatcher>, "a file_dispatcher is not a socket dispatcher"
 );
-static_assert(std::is_convertible_v<
-              std::shared_ptr<file_dispatcher>,
-              std::shared_ptr<dispatcher_base>>);
-static_assert(!std::
-                  is_convertible_v<std::shared_ptr<file_dispatcher>, std::shared_ptr<dispatcher>>);
+static_assert(
+    std::is_convertible_v<std::shared_ptr<file_dispatcher>, std::shared_ptr<dispatcher_base>>,
+    "both kinds are held as a dispatcher_base"
+);
+static_assert(
+    !std::is_convertible_v<std::shared_ptr<file_dispatcher>, std::shared_ptr<dispatcher>>,
+    "a file_dispatcher is not held as a socket dispatcher"
+);
 
 // What dispatcher's users keep: shared_from_this() still names the dispatcher.
 static_assert(
@@ -224,9 +248,12 @@ static_assert(
         std::shared_ptr<dispatcher>>,
     "dispatcher::shared_from_this() gives a std::shared_ptr<dispatcher>, as before the split"
 );
-static_assert(std::is_same_v<
-              decltype(std::declval<dispatcher const&>().weak_from_this()),
-              std::weak_ptr<dispatcher const>>);
+static_assert(
+    std::is_same_v<
+        decltype(std::declval<dispatcher const&>().weak_from_this()),
+        std::weak_ptr<dispatcher const>>,
+    "and weak_from_this() a std::weak_ptr<dispatcher>"
+);
 
 //----------------------------------------------------------------------------
 // Fixtures.
