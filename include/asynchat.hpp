@@ -6,6 +6,7 @@
 #include <asynchat/async_chat.hpp>
 #include <asynchat/channel_logger.hpp>
 #include <asynchat/dispatcher.hpp>
+#include <asynchat/dispatcher_base.hpp>
 #include <asynchat/dispatcher_with_send.hpp>
 #include <asynchat/error.hpp>
 #include <asynchat/fifo.hpp>
