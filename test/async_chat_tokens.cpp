@@ -74,6 +74,14 @@ tcp::endpoint refused_endpoint(asio::io_context& io)
     return ep;
 }
 
+// Pin both ends' socket buffers to 64 KiB (no autotuning): megabytes queued then stay queued
+// until the peer reads, however the machine's TCP memory is tuned.
+void small_buffers(tcp::socket& mine, tcp::socket& peer)
+{
+    mine.set_option(asio::socket_base::send_buffer_size(64 << 10));
+    peer.set_option(asio::socket_base::receive_buffer_size(64 << 10));
+}
+
 // A result a callback fills in.
 struct outcome
 {
@@ -220,6 +228,7 @@ BOOST_AUTO_TEST_CASE(completes_once_everything_queued_is_written_and_closed)
     // Setup: 4 MiB queued on a channel whose peer has not read yet.
     asio::io_context io;
     auto [mine, peer] = loopback_tcp::pair(io);
+    small_buffers(mine, peer);
     auto c = std::make_shared<client>(std::move(mine));
     c->start();
     std::string const payload(4 << 20, 'z');
@@ -250,6 +259,7 @@ BOOST_AUTO_TEST_CASE(close_before_the_output_is_written_aborts)
 {
     asio::io_context io;
     auto [mine, peer] = loopback_tcp::pair(io);
+    small_buffers(mine, peer);
     auto c = std::make_shared<client>(std::move(mine));
     c->start();
     c->push(std::string(8 << 20, 'q')); // more than the socket buffers hold
@@ -270,6 +280,7 @@ BOOST_AUTO_TEST_CASE(peer_reset_reports_the_error)
     // Setup: the peer resets the connection while 8 MiB wait to be written.
     asio::io_context io;
     auto [mine, peer] = loopback_tcp::pair(io);
+    small_buffers(mine, peer);
     auto c = std::make_shared<client>(std::move(mine));
     c->start();
     c->push(std::string(8 << 20, 'r'));
@@ -295,6 +306,7 @@ BOOST_AUTO_TEST_CASE(on_a_closed_channel_completes_at_once_but_not_inline)
 {
     asio::io_context io;
     auto [mine, peer] = loopback_tcp::pair(io);
+    small_buffers(mine, peer);
     auto c = std::make_shared<client>(std::move(mine));
     c->start();
     c->close();
@@ -331,6 +343,7 @@ BOOST_AUTO_TEST_CASE(from_a_hook_the_handler_runs_after_the_hook)
     };
     asio::io_context io;
     auto [mine, peer] = loopback_tcp::pair(io);
+    small_buffers(mine, peer);
     auto c = std::make_shared<quitter>(std::move(mine));
     c->start();
     asio::write(peer, asio::buffer(std::string("quit\n")));
@@ -347,6 +360,7 @@ BOOST_AUTO_TEST_CASE(handler_runs_on_its_associated_executor)
 {
     asio::io_context io;
     auto [mine, peer] = loopback_tcp::pair(io);
+    small_buffers(mine, peer);
     auto c = std::make_shared<client>(std::move(mine));
     c->start();
     auto const other = asio::make_strand(io);
@@ -374,6 +388,7 @@ BOOST_AUTO_TEST_CASE(destroying_the_io_context_destroys_pending_handlers_uncalle
     {
         asio::io_context io;
         auto [mine, peer] = loopback_tcp::pair(io);
+        small_buffers(mine, peer);
         auto c = std::make_shared<client>(std::move(mine));
         channel = c;
         c->start();
