@@ -67,6 +67,17 @@ void dispatcher::set_reuse_addr()
     socket_.set_option(boost::asio::socket_base::reuse_address(true), ignored);
 }
 
+void dispatcher::set_reuse_port()
+{
+    using reuse_port = boost::asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+    if (!socket_.is_open())
+        create_socket();
+    boost::system::error_code ec;
+    socket_.set_option(reuse_port(true), ec);
+    if (ec)
+        throw boost::system::system_error(ec, "asynchat::dispatcher::set_reuse_port: SO_REUSEPORT");
+}
+
 void dispatcher::bind(endpoint_type const& ep)
 {
     if (!socket_.is_open())

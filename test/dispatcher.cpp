@@ -275,6 +275,62 @@ BOOST_AUTO_TEST_CASE(accept_without_a_pending_connection)
     BOOST_TEST(!server->accept().has_value());
 }
 
+BOOST_AUTO_TEST_CASE(reuse_port_spreads_connections_over_listeners_on_their_own_io_contexts)
+{
+    // Setup: two io_contexts of one thread each, each with a listener on the same port.
+    asio::io_context io1(1), io2(1);
+    auto first = std::make_shared<echo_listener>(io1.get_executor(), 64, 0, true);
+    auto const port = first->local_endpoint().port();
+    auto second = std::make_shared<echo_listener>(io2.get_executor(), 64, port, true);
+    BOOST_TEST_REQUIRE(second->local_endpoint().port() == port);
+    first->strand_per_socket = second->strand_per_socket = false;
+    first->start();
+    second->start();
+    auto work1 = asio::make_work_guard(io1);
+    auto work2 = asio::make_work_guard(io2);
+    std::thread t1([&] { io1.run_for(std::chrono::seconds(20)); });
+    std::thread t2([&] { io2.run_for(std::chrono::seconds(20)); });
+
+    // Event: 64 clients, each a line and its echo.
+    asio::io_context client_io;
+    int echoed = 0;
+    for (int i = 0; i < 64; ++i)
+    {
+        tcp::socket c(client_io);
+        c.connect({asio::ip::make_address("127.0.0.1"), port});
+        asio::write(c, asio::buffer(std::string("ping\n")));
+        std::string line;
+        asio::read_until(c, asio::dynamic_buffer(line), '\n');
+        echoed += line == "ping\n";
+    }
+    first->close();
+    second->close();
+    asio::post(io1, [&] { asynchat::close_all(io1); });
+    asio::post(io2, [&] { asynchat::close_all(io2); });
+    work1.reset();
+    work2.reset();
+    t1.join();
+    t2.join();
+
+    // Check: every line echoed; both listeners took connections (all 64 on one listener has a
+    // probability of 2^-63 under the kernel's hash of the source ports).
+    BOOST_TEST(echoed == 64);
+    BOOST_TEST(first->accepted + second->accepted == 64);
+    BOOST_TEST(first->accepted > 0);
+    BOOST_TEST(second->accepted > 0);
+}
+
+BOOST_AUTO_TEST_CASE(without_reuse_port_a_second_listener_cannot_bind)
+{
+    asio::io_context io;
+    auto first = std::make_shared<echo_listener>(io.get_executor(), 64, 0, true);
+    auto const port = first->local_endpoint().port();
+    BOOST_CHECK_THROW(
+        std::make_shared<echo_listener>(io.get_executor(), 64, port, false),
+        boost::system::system_error
+    );
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(socket_rules)

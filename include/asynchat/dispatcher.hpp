@@ -136,6 +136,19 @@ public:
     /// Set SO_REUSEADDR; errors are ignored, as in asyncore.
     void set_reuse_addr();
 
+    /** Set SO_REUSEPORT, before bind(): several listeners, each on an io_context of its own
+        (one per core), may then bind the same address and port, and the kernel spreads the
+        incoming connections across them. No strand is needed: each io_context runs on one
+        thread (set strand_per_socket to false), and channels never share a thread.
+
+        @throws boost::system::system_error if the system refuses the option (unlike
+        set_reuse_addr(), whose errors asyncore ignores: a server that relies on it must know).
+
+        @par Python
+        No asyncore equivalent: `sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)`.
+    */
+    void set_reuse_port();
+
     /// Bind the socket; addr() reports `ep` afterwards. @throws boost::system::system_error
     void bind(endpoint_type const& ep);
 

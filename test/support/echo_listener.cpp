@@ -20,11 +20,16 @@ void echo_chat::found_terminator()
     line_.clear();
 }
 
-echo_listener::echo_listener(executor_type const& ex, int backlog) : dispatcher(ex)
+echo_listener::echo_listener(
+    executor_type const& ex, int backlog, unsigned short port, bool reuse_port
+)
+    : dispatcher(ex)
 {
     create_socket();
     set_reuse_addr();
-    bind({boost::asio::ip::make_address("127.0.0.1"), 0});
+    if (reuse_port)
+        set_reuse_port();
+    bind({boost::asio::ip::make_address("127.0.0.1"), port});
     listen(backlog);
 }
 

@@ -30,11 +30,15 @@ private:
 
     @param ex Where the listener runs (a strand for a multi-threaded io_context).
     @param backlog listen()'s backlog.
+    @param port The port (0: the system picks one).
+    @param reuse_port Set SO_REUSEPORT before binding.
 */
 class echo_listener : public asynchat::dispatcher
 {
 public:
-    explicit echo_listener(executor_type const& ex, int backlog = 64);
+    explicit echo_listener(
+        executor_type const& ex, int backlog = 64, unsigned short port = 0, bool reuse_port = false
+    );
 
     /// The connections accepted so far.
     int accepted = 0;
