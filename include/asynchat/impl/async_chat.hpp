@@ -133,6 +133,8 @@ private:
 // The largest write: more than 64 pieces would take asio's writev several calls anyway.
 inline constexpr std::size_t max_write_pieces = 64;
 inline constexpr std::size_t max_write_bytes = 1024 * 1024;
+// The most bytes one step of a file send hands to sendfile(2) before letting other handlers run.
+inline constexpr std::size_t max_sendfile_step = 4 * 1024 * 1024;
 
 // The callables push_callback() can tell are empty: function pointers and std::function.
 template <class F>
@@ -1009,22 +1011,32 @@ bool basic_async_chat<Stream>::send_file(boost::system::error_code ec) noexcept
             boost::system::error_code ignored;
             if (!stream_.native_non_blocking())
                 stream_.native_non_blocking(true, ignored);
-            std::size_t const n =
-                detail::send_file(*file, stream_.native_handle(), detail::max_write_bytes, ec);
-            if (n != 0)
+            // Send until the socket is full (EAGAIN) or the file ends (0), so that the end is
+            // seen as soon as the last byte went out, and what is queued behind the file (a
+            // push_callback() waiting for it) is not held back by a wait; at most
+            // max_sendfile_step bytes in one step, for the other channels' sake.
+            std::size_t sent = 0;
+            std::size_t n;
+            do
+            {
+                n = detail::send_file(
+                    *file, stream_.native_handle(), detail::max_sendfile_step - sent, ec
+                );
+                sent += n;
+            } while (n != 0 && sent < detail::max_sendfile_step);
+            if (sent != 0)
             {
                 bytes_sent_with_sendfile_.store(
-                    bytes_sent_with_sendfile_.load(std::memory_order_relaxed) + n,
+                    bytes_sent_with_sendfile_.load(std::memory_order_relaxed) + sent,
                     std::memory_order_relaxed
                 );
-                core_.bytes_moved(false, count_io(bytes_sent_, n));
+                core_.bytes_moved(false, count_io(bytes_sent_, sent));
             }
             auto self = this->shared_from_this();
-            if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again ||
-                (n != 0 && n < detail::max_write_bytes))
+            if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again)
             {
-                // The socket took what it could (a short count means its buffer is full): go on
-                // once it is writable, as Asio's sendfile example does.
+                // The socket took what it could: go on once it is writable, as Asio's sendfile
+                // example does.
                 stream_.async_wait(
                     Stream::wait_write,
                     [self = std::move(self)](boost::system::error_code const& ec)
@@ -1034,7 +1046,8 @@ bool basic_async_chat<Stream>::send_file(boost::system::error_code ec) noexcept
             }
             if (n != 0)
             {
-                // More may fit: go on after the handlers already queued, other channels' too.
+                // The step's budget is spent and more may fit: go on after the handlers already
+                // queued, other channels' too.
                 boost::asio::post(
                     stream_.get_executor(), [self = std::move(self)] { self->on_file_writable({}); }
                 );
