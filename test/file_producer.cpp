@@ -482,6 +482,45 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(
     BOOST_TEST(open_descriptors() == before);
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(
+    discard_buffers_mid_file_releases_it_and_fresh_output_follows, Loopback, transports
+)
+{
+    // Setup: a 4 MiB file, data behind it.
+    temp_dir dir;
+    std::string const contents = dir.make_file("f", four_mib);
+    small_buffers_pair<Loopback> pair;
+    auto& chat = *pair.channel;
+    chat.push_with_producer(std::make_unique<file_producer>(dir / "f"));
+    chat.push("dropped\n");
+    bool released = false;
+
+    // Event: after 256 KiB, on the executor, discard_buffers(), then fresh output.
+    std::string const received = pair.serve(
+        256 * 1024,
+        [&]
+        {
+            chat.discard_buffers();
+            released = !is_open_here(dir.path / "f");
+            chat.push("fresh\n");
+            chat.close_when_done();
+        }
+    );
+
+    // Check: the file released by discard_buffers() itself; what was handed to the socket
+    // before it (a prefix of the file), then the fresh output, and nothing else.
+    BOOST_TEST(released);
+    BOOST_TEST_REQUIRE(received.size() > 6u);
+    std::size_t const prefix = received.size() - 6;
+    BOOST_TEST(prefix < contents.size());
+    BOOST_TEST((received.substr(0, prefix) == contents.substr(0, prefix)));
+    BOOST_TEST(received.substr(prefix) == "fresh\n");
+    BOOST_TEST(chat.bytes_sent() == received.size());
+    if (std::is_same_v<Loopback, loopback_tcp>)
+        BOOST_TEST(chat.bytes_sent_with_sendfile() == prefix);
+    BOOST_TEST(chat.errors.empty());
+}
+
 BOOST_AUTO_TEST_CASE(sendfile_into_a_socket_shut_down_for_sending_raises_no_sigpipe)
 {
     // Setup: a 4 MiB file; after 256 KiB the channel's socket is shut down for sending under
