@@ -133,8 +133,9 @@ inline constexpr bool is_tcp_socket_v = is_tcp_socket<S>::value;
     thread-safe entry points below.
 
     @par Thread safety
-    push(), push_with_producer(), close_when_done(), close(), resume_reading(), start() and
-    connect() may be called from any thread; calls made from one thread take effect in order.
+    push(), push_with_producer(), push_callback(), close_when_done(), close(), resume_reading(),
+    start() and connect() may be called from any thread; calls made from one thread take effect
+    in order.
     Everything else must be called on the channel's executor (in a hook, for instance).
 
     @par Executor
