@@ -91,10 +91,15 @@ for _ in $(seq "$reps"); do
         rm -f "$tmp/idle.out"
         taskset -c 1 "$loadgen" --port "$port" --mode idle --connections "$idle_n" --seconds 2 >"$tmp/idle.out" &
         lg=$!
-        for _ in $(seq 600); do grep -q ready "$tmp/idle.out" 2>/dev/null && break; sleep 0.05; done
+        # CPython's asyncore takes tens of seconds for 10,000 connections on a loaded machine.
+        for _ in $(seq 2400); do grep -q ready "$tmp/idle.out" 2>/dev/null && break; sleep 0.05; done
         if ! grep -q ready "$tmp/idle.out"; then
-            echo "idle: the load generator did not get every connection answered by $s" >&2
-            exit 1
+            # Leave the row out and keep the rest of the table.
+            echo "idle: the load generator did not get every connection answered by $s in 120 s" >&2
+            kill "$lg" 2>/dev/null || true
+            wait "$lg" 2>/dev/null || true
+            stop_server
+            continue
         fi
         after=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
         wait $lg || true

@@ -6,6 +6,7 @@
 #include <asynchat/async_chat.hpp>
 #include <asynchat/channel_logger.hpp>
 #include <asynchat/dispatcher.hpp>
+#include <asynchat/dispatcher_base.hpp>
 #include <asynchat/dispatcher_with_send.hpp>
 #include <asynchat/error.hpp>
 #include <asynchat/fifo.hpp>
@@ -14,7 +15,13 @@
 #include <asynchat/find_prefix_at_end.hpp>
 #include <asynchat/loop.hpp>
 #include <asynchat/producer.hpp>
+#include <asynchat/producers.hpp>
 #include <asynchat/shared_from.hpp>
 #include <asynchat/terminator.hpp>
+
+// Built only when CMake found zlib, which then defines ASYNCHAT_HAS_ZLIB.
+#ifdef ASYNCHAT_HAS_ZLIB
+#include <asynchat/compressed_producer.hpp>
+#endif
 
 #endif

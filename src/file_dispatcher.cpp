@@ -25,7 +25,7 @@ int checked_dup(int fd)
 } // namespace
 
 file_dispatcher::file_dispatcher(executor_type const& ex, int fd)
-    : dispatcher(ex), descriptor_(ex, checked_dup(fd))
+    : dispatcher_base(ex), descriptor_(ex, checked_dup(fd))
 {
     descriptor_.non_blocking(true);
     // A file is "connected" from the start, as in CPython.
@@ -35,7 +35,7 @@ file_dispatcher::file_dispatcher(executor_type const& ex, int fd)
 bool file_dispatcher::ready_now(wait_kind kind) noexcept
 {
     // A file has no urgent data and no SO_ERROR: its error events are never due at once.
-    return kind != wait_kind::error && dispatcher::ready_now(kind);
+    return kind != wait_kind::error && dispatcher_base::ready_now(kind);
 }
 
 void file_dispatcher::async_wait_on(

@@ -1,7 +1,7 @@
 // asynchat: loop, close_all, channel_count
 // SPDX-License-Identifier: BSL-1.0
 #include <asynchat/detail/channel_map.hpp>
-#include <asynchat/dispatcher.hpp>
+#include <asynchat/dispatcher_base.hpp>
 #include <asynchat/loop.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -48,7 +48,7 @@ std::size_t loop(
         {
             auto const wait = idle == 0 ? timeout
                                         : std::min<std::chrono::steady_clock::duration>(
-                                              timeout, dispatcher::idle_retry
+                                              timeout, dispatcher_base::idle_retry
                                           );
             io.run_one_for(wait);
         }

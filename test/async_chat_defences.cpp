@@ -15,17 +15,18 @@
 #include <vector>
 
 #include "support/loopback.hpp"
+#include "support/manual_clock.hpp"
 
 namespace asio = boost::asio;
 using namespace asynchat::test;
 
 namespace {
 
-template <class Stream>
-class chat : public asynchat::basic_async_chat<Stream>
+template <class Stream, class Timer = asio::steady_timer>
+class chat : public asynchat::basic_async_chat<Stream, Timer>
 {
 public:
-    using base = asynchat::basic_async_chat<Stream>;
+    using base = asynchat::basic_async_chat<Stream, Timer>;
     using base::base;
 
     std::vector<std::string> messages;
@@ -79,6 +80,17 @@ protected:
 private:
     std::size_t pending_size_ = 0;
 };
+
+// The same channel, its timeouts on the test's clock.
+template <class Stream>
+using manual_chat = chat<Stream, manual_timer>;
+
+// Let the channel run for a moment of real time (its manual timer is looked at every 1 ms).
+void settle(asio::io_context& io)
+{
+    io.restart();
+    io.run_for(std::chrono::milliseconds(20));
+}
 
 // Write `data` from the peer without blocking: more than a socket buffer holds must wait for
 // the channel to read.
@@ -172,45 +184,53 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(timeouts)
 
+// The timeout logic on the test's clock: each check is exact, whatever the machine's speed.
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(idle_timeout_closes_a_silent_channel, Loopback, transports)
 {
-    channel_pair<Loopback, chat> p;
-    p.channel->set_idle_timeout(std::chrono::milliseconds(50));
+    // Setup: a 30 s idle timeout on the manual clock.
+    channel_pair<Loopback, manual_chat> p;
+    p.channel->set_idle_timeout(30s);
     p.channel->start();
-    auto const started = std::chrono::steady_clock::now();
+    settle(p.io); // start() runs: the clocks start now
+
+    // Event: 1 ms short of it. Check: open.
+    manual_clock::advance(30s - 1ms);
+    settle(p.io);
+    BOOST_TEST_REQUIRE(p.channel->connected());
+    BOOST_TEST(p.channel->events.empty());
+
+    // Event: the last millisecond. Check: one handle_timeout(), whose default closes.
+    manual_clock::advance(1ms);
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return !p.channel->connected(); }));
     BOOST_TEST(
         p.channel->events == std::vector<std::string>{"timeout"}, boost::test_tools::per_element()
     );
-    BOOST_TEST((std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(50)));
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(activity_postpones_the_idle_timeout, Loopback, transports)
 {
-    // Setup: a 200 ms idle timeout; the peer sends a byte every 20 ms for 400 ms.
-    channel_pair<Loopback, chat> p;
+    // Setup: a 200 ms idle timeout.
+    channel_pair<Loopback, manual_chat> p;
     p.channel->set_terminator(std::nullopt);
-    p.channel->set_idle_timeout(std::chrono::milliseconds(200));
+    p.channel->set_idle_timeout(200ms);
     p.channel->start();
-    asio::steady_timer tick(p.io);
-    int sent = 0;
-    std::function<void()> send_one = [&]
-    {
-        tick.expires_after(std::chrono::milliseconds(20));
-        tick.async_wait(
-            [&](boost::system::error_code)
-            {
-                asio::write(p.peer, asio::buffer("x", 1));
-                if (++sent < 20)
-                    send_one();
-            }
-        );
-    };
-    send_one();
+    settle(p.io); // start() runs: the clocks start now
 
-    // Check: still open after the 400 ms of activity, closed by the timeout after.
-    BOOST_TEST_REQUIRE(run_until(p.io, [&] { return sent == 20; }));
-    BOOST_TEST(p.channel->connected());
+    // Event: the peer sends a byte every 150 ms, 10 times (1.5 s in all).
+    for (std::size_t i = 1; i <= 10; ++i)
+    {
+        manual_clock::advance(150ms);
+        asio::write(p.peer, asio::buffer("x", 1));
+        BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.channel->bytes_received() == i; }));
+    }
+    // Check: still open; it closes 200 ms after the last byte, not before.
+    settle(p.io);
+    BOOST_TEST_REQUIRE(p.channel->connected());
+    manual_clock::advance(199ms);
+    settle(p.io);
+    BOOST_TEST_REQUIRE(p.channel->connected());
+    manual_clock::advance(1ms);
     BOOST_TEST(run_until(p.io, [&] { return !p.channel->connected(); }));
     BOOST_TEST(
         p.channel->events == std::vector<std::string>{"timeout"}, boost::test_tools::per_element()
@@ -219,48 +239,76 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(activity_postpones_the_idle_timeout, Loopback, tra
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(read_timeout_cuts_off_a_slow_loris, Loopback, transports)
 {
-    // Setup: we keep writing (so the channel is never idle), the peer sends nothing after a
-    // partial request line.
-    channel_pair<Loopback, chat> p;
+    // Setup: a peer that sends a partial request line, then nothing; the channel keeps writing,
+    // so it is never idle.
+    channel_pair<Loopback, manual_chat> p;
     p.channel->set_terminator("\r\n");
-    p.channel->set_read_timeout(std::chrono::milliseconds(80));
+    p.channel->set_idle_timeout(50ms);
+    p.channel->set_read_timeout(80ms);
     p.channel->start();
+    settle(p.io); // start() runs: the clocks start now
     asio::write(p.peer, asio::buffer(std::string("GET / HTT")));
-    asio::steady_timer tick(p.io);
-    std::function<void()> chatter = [&]
-    {
-        tick.expires_after(std::chrono::milliseconds(10));
-        tick.async_wait(
-            [&](boost::system::error_code ec)
-            {
-                if (ec || !p.channel->connected())
-                    return;
-                p.channel->push("still here\r\n");
-                chatter();
-            }
-        );
-    };
-    chatter();
+    BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.channel->bytes_received() == 9u; }));
 
-    // Check
+    // Event: 70 ms of writing, 10 ms apart. Check: the idle timeout never fires.
+    for (std::size_t i = 1; i <= 7; ++i)
+    {
+        manual_clock::advance(10ms);
+        p.channel->push("still here\r\n");
+        BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.channel->bytes_sent() == 12 * i; }));
+    }
+    settle(p.io);
+    BOOST_TEST_REQUIRE(p.channel->connected());
+
+    // Event: the 80th millisecond without input. Check: the read timeout fires.
+    manual_clock::advance(10ms);
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return !p.channel->connected(); }));
     BOOST_TEST(
         p.channel->events == std::vector<std::string>{"timeout"}, boost::test_tools::per_element()
     );
-    tick.cancel();
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_handled_timeout_restarts_the_clock, Loopback, transports)
 {
-    channel_pair<Loopback, chat> p;
+    // Setup: a 20 ms idle timeout whose handler keeps the channel open.
+    channel_pair<Loopback, manual_chat> p;
     p.channel->keep_open_on_timeout = true;
-    p.channel->set_idle_timeout(std::chrono::milliseconds(20));
+    p.channel->set_idle_timeout(20ms);
     p.channel->start();
-    BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.channel->events.size() >= 3; }));
+    settle(p.io); // start() runs: the clocks start now
+
+    // Event: 20 ms, three times. Check: a timeout each time, 20 ms after the last one.
+    for (std::size_t i = 1; i <= 3; ++i)
+    {
+        manual_clock::advance(19ms);
+        settle(p.io);
+        BOOST_TEST_REQUIRE(p.channel->events.size() == i - 1);
+        manual_clock::advance(1ms);
+        BOOST_TEST_REQUIRE(run_until(p.io, [&] { return p.channel->events.size() == i; }));
+    }
     BOOST_TEST(p.channel->connected());
-    p.channel->set_idle_timeout(std::chrono::steady_clock::duration::zero());
+
+    // Event: the timeout switched off. Check: no more, however long.
+    p.channel->set_idle_timeout(manual_clock::duration::zero());
+    manual_clock::advance(1h);
+    settle(p.io);
+    BOOST_TEST(p.channel->events.size() == 3u);
     p.channel->close();
     BOOST_TEST(run_until(p.io, [&] { return !p.channel->connected(); }));
+}
+
+// One test on the real clock, the default timer: the timeout really fires, no earlier than set.
+BOOST_AUTO_TEST_CASE_TEMPLATE(idle_timeout_on_the_steady_clock, Loopback, transports)
+{
+    channel_pair<Loopback, chat> p;
+    p.channel->set_idle_timeout(50ms);
+    p.channel->start();
+    auto const started = std::chrono::steady_clock::now();
+    BOOST_TEST_REQUIRE(run_until(p.io, [&] { return !p.channel->connected(); }));
+    BOOST_TEST(
+        p.channel->events == std::vector<std::string>{"timeout"}, boost::test_tools::per_element()
+    );
+    BOOST_TEST((std::chrono::steady_clock::now() - started >= 50ms));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

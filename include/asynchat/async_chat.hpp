@@ -7,10 +7,13 @@
 #include <asynchat/detail/channel_core.hpp>
 #include <asynchat/detail/channel_map.hpp>
 #include <asynchat/detail/hooks.hpp>
+#include <asynchat/detail/pending_completion.hpp>
+#include <asynchat/detail/write_pieces.hpp>
 #include <asynchat/producer.hpp>
 #include <asynchat/shared_from.hpp>
 #include <asynchat/terminator.hpp>
 
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -126,6 +129,11 @@ inline constexpr bool is_tcp_socket_v = is_tcp_socket<S>::value;
 
     @tparam Stream A connected stream socket: `boost::asio::ip::tcp::socket` or
     `boost::asio::local::stream_protocol::socket`.
+    @tparam Timer The timer of the idle and read timeouts: `boost::asio::steady_timer` (the
+    default), or any `boost::asio::basic_waitable_timer` constructible from the stream's
+    executor, such as one over a clock a test advances by hand, so that timeout handlers are
+    tested without waiting (Boost.MySQL's tests do the same with their mock timer). The
+    lingering close (lingering_time) always runs on the steady clock.
 
     @par Python
     asynchat.async_chat, with the differences listed in the README: close() stops delivery of
@@ -145,9 +153,9 @@ inline constexpr bool is_tcp_socket_v = is_tcp_socket<S>::value;
     give the stream a strand (`boost::asio::make_strand(io)`), as the dispatcher does for the
     sockets it accepts.
 */
-template <class Stream>
+template <class Stream, class Timer = boost::asio::steady_timer>
 class basic_async_chat : public detail::channel_base,
-                         public std::enable_shared_from_this<basic_async_chat<Stream>>
+                         public std::enable_shared_from_this<basic_async_chat<Stream, Timer>>
 {
     static_assert(
         detail::has_executor_v<Stream>,
@@ -166,11 +174,15 @@ class basic_async_chat : public detail::channel_base,
         "local::stream_protocol::socket"
     );
 
-    using clock = std::chrono::steady_clock;
+    using core_type = detail::basic_channel_core<typename Timer::clock_type>;
 
 public:
     /// The stream type, a connected stream socket.
     using stream_type = Stream;
+    /// The timer of the idle and read timeouts (see set_idle_timeout()).
+    using timer_type = Timer;
+    /// The clock the timeouts and last_io_time() use: the timer's.
+    using clock = typename Timer::clock_type;
     /// The executor every hook runs on: the stream's.
     using executor_type = typename Stream::executor_type;
     /// The stream's protocol (`ip::tcp`, `local::stream_protocol`).
@@ -264,6 +276,77 @@ public:
         dispatcher.connect(address).
     */
     void connect(endpoint_type const& ep);
+
+    /** Connect to `ep`, as connect() does, and complete `token` once connected or failed.
+
+        On success handle_connect() is called, reading starts, and the handler runs after it.
+        A failure completes the handler with the error and closes the channel; handle_error()
+        is not called for it (the handler is told instead).
+
+        @param ep The peer's address.
+        @param token A completion token: a callable, `boost::asio::use_future`,
+        `boost::asio::use_awaitable` (C++20), ... Its completion signature is
+        `void(boost::system::error_code)`: no error once connected; the connect's error;
+        `boost::asio::error::already_connected` if the channel is connected or connecting;
+        `boost::asio::error::operation_aborted` if the channel is closed first (or was).
+
+        @par Executor
+        Call it from any thread, once the channel is owned by a `std::shared_ptr`. The handler
+        never runs inside this call; it runs on its associated executor (the channel's executor
+        by default).
+
+        @par Python
+        No equivalent: dispatcher.connect() reports only through handle_connect() and
+        handle_error().
+    */
+    template <class CompletionToken>
+    auto async_connect(endpoint_type const& ep, CompletionToken&& token)
+    {
+        return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code)>(
+            [this](auto handler, endpoint_type const& to)
+            {
+                auto op =
+                    detail::make_pending_completion(std::move(handler), stream_.get_executor());
+                enter_map();
+                on_executor([this, to, op = std::move(op)]() mutable
+                            { begin_async_connect(to, std::move(op)); });
+            },
+            token,
+            ep
+        );
+    }
+
+    /** close_when_done(), and complete `token` once the channel is closed.
+
+        @param token A completion token (see async_connect()). Its completion signature is
+        `void(boost::system::error_code)`: no error if the channel closed with everything
+        queued written (or was already closed); otherwise the error that closed it
+        (the `boost::system::system_error` code passed to handle_error(), or the reset or broken
+        pipe that made it call handle_close()), or `boost::asio::error::operation_aborted` if it
+        was closed by other means first (close(), a timeout).
+
+        @par Executor
+        Call it from any thread, once the channel is owned by a `std::shared_ptr`. The handler
+        never runs inside this call; it runs on its associated executor (the channel's executor
+        by default).
+
+        @par Python
+        async_chat.close_when_done(), with a completion.
+    */
+    template <class CompletionToken>
+    auto async_close(CompletionToken&& token)
+    {
+        return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code)>(
+            [this](auto handler)
+            {
+                auto op =
+                    detail::make_pending_completion(std::move(handler), stream_.get_executor());
+                on_executor([this, op = std::move(op)]() mutable
+                            { begin_async_close(std::move(op)); });
+            },
+            token
+        );
+    }
 
     /** Set a string terminator: found_terminator() is called after each occurrence.
 
@@ -514,14 +597,16 @@ public:
 
     /** Call handle_timeout() when no byte was read or written for `d` (zero: never).
 
-        Call it on the executor. The clock starts at start() or at this call.
+        Call it on the executor. The clock starts at start() or at this call. `d` is a duration
+        of the timer's clock (`clock`, std::chrono::steady_clock by default).
+
         @par Python
         No equivalent: asyncore never times out.
     */
-    void set_idle_timeout(std::chrono::steady_clock::duration d);
+    void set_idle_timeout(typename clock::duration d);
 
     /// Call handle_timeout() when no byte was read for `d`, whatever was written (zero: never).
-    void set_read_timeout(std::chrono::steady_clock::duration d);
+    void set_read_timeout(typename clock::duration d);
 
     /// True from a successful connection (or construction on a connected stream) until close().
     bool connected() const noexcept { return core_.connected(); }
@@ -573,9 +658,11 @@ public:
         Medusa's `last_used`, for a reaper of idle channels (see asynchat::channels()).
         Readable from any thread.
     */
-    std::chrono::steady_clock::time_point last_io_time() const noexcept
+    typename clock::time_point last_io_time() const noexcept
     {
-        return clock::time_point(clock::duration(last_io_.load(std::memory_order_relaxed)));
+        return typename clock::time_point(
+            typename clock::duration(last_io_.load(std::memory_order_relaxed))
+        );
     }
 
     /// The executor every hook runs on.
@@ -748,11 +835,15 @@ private:
     void do_write() noexcept;
     void on_write(boost::system::error_code const& ec, std::size_t n) noexcept;
     void on_connect(boost::system::error_code const& ec) noexcept;
+    void
+    begin_async_connect(endpoint_type const& ep, std::unique_ptr<detail::pending_completion> op);
+    void begin_async_close(std::unique_ptr<detail::pending_completion> op);
+    void do_close_when_done();
     std::string describe() const;
     // Close the stream; a connected socket the peer may still send to gets a lingering close.
     void close_stream(bool connected) noexcept;
     // Account `n` bytes moved now, read or written; returns the time.
-    clock::time_point count_io(std::atomic<std::uint64_t>& counter, std::size_t n) noexcept
+    typename clock::time_point count_io(std::atomic<std::uint64_t>& counter, std::size_t n) noexcept
     {
         auto const now = clock::now();
         counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -763,7 +854,7 @@ private:
     // The I/O object.
     Stream stream_;
     // Every decision: state, reading and writing, watermarks, timeouts, pacing, user code.
-    detail::channel_core core_;
+    core_type core_;
     // The sample collector's buffer (_collect_incoming_data(), _get_data()).
     std::string incoming_;
     // The part of bytes_sent_ sent with sendfile(2).
@@ -771,11 +862,22 @@ private:
     // The buffers of the write in flight: Asio holds a view of them until on_write().
     detail::write_pieces write_buffers_;
     // The timer of the timeouts, made when the first is set.
-    std::unique_ptr<boost::asio::steady_timer> timer_;
+    std::unique_ptr<Timer> timer_;
+    // The handlers of async_connect() and async_close(), made by the first such call.
+    struct completions
+    {
+        std::unique_ptr<detail::pending_completion> connect;
+        std::vector<std::unique_ptr<detail::pending_completion>> close;
+        boost::system::error_code error; // the error reported when the channel failed
+    };
+    std::unique_ptr<completions> completions_;
+    completions& waiting();
+    // Keep `ec` for async_close() as the reason the channel closes (the first one).
+    void note_failure(boost::system::error_code const& ec) noexcept;
     // Byte counts and the time of the last I/O: written on the executor, read from anywhere.
     std::atomic<std::uint64_t> bytes_received_{0};
     std::atomic<std::uint64_t> bytes_sent_{0};
-    std::atomic<clock::rep> last_io_;
+    std::atomic<typename clock::rep> last_io_;
 };
 
 /// The channel over TCP.

@@ -3,9 +3,13 @@
 #ifndef ASYNCHAT_FILE_DISPATCHER_HPP
 #define ASYNCHAT_FILE_DISPATCHER_HPP
 
-#include <asynchat/dispatcher.hpp>
+#include <asynchat/dispatcher_base.hpp>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cstddef>
+#include <functional>
 
 namespace asynchat {
 
@@ -13,16 +17,25 @@ namespace asynchat {
 
     The descriptor is duplicated (dup()), as CPython's file_wrapper does: the caller keeps and
     closes its own. recv() and send() read and write it without blocking. It is connected from
-    the start (connected() is true), as in CPython.
+    the start (connected() is true), as in CPython. The events, hooks, recv(), send() and
+    close() are dispatcher_base's, the same as a socket dispatcher's; the handle is a
+    `boost::asio::posix::stream_descriptor` and nothing else.
 
     @par Python
-    asyncore.file_dispatcher(fd). POSIX only, as in CPython.
+    asyncore.file_dispatcher(fd). POSIX only, as in CPython. CPython derives it from dispatcher,
+    so a file_dispatcher there inherits the socket methods: bind(), listen(), connect() and
+    accept() raise AttributeError on its file_wrapper, create_socket() replaces the file with a
+    socket, handle_accept() and handle_connect() are never called. Here it derives from
+    dispatcher_base, the event engine dispatcher is built on too, and has none of them: calling
+    them does not compile. So it is not a dispatcher: `channels<dispatcher>(io)` does not list
+    it, `channels<file_dispatcher>(io)` and `channels<dispatcher_base>(io)` do, and a
+    `std::shared_ptr<file_dispatcher>` converts to `std::shared_ptr<dispatcher_base>`.
 
     @par Thread safety
     As dispatcher: start() and close() may be called from any thread, everything else on the
     executor.
 */
-class file_dispatcher : public dispatcher
+class file_dispatcher : public dispatcher_base
 {
 public:
     /** Wrap a non-blocking duplicate of `fd`.
@@ -54,8 +67,8 @@ protected:
     /** Whether an event of `kind` is due now, polling the descriptor without waiting.
 
         @param kind The event: a read, a write, or an error.
-        @return What dispatcher's poll(2) test says for reads and writes; false for errors, as a
-        file has no urgent data and no SO_ERROR.
+        @return What dispatcher_base's poll(2) test says for reads and writes; false for errors,
+        as a file has no urgent data and no SO_ERROR.
 
         @par Executor
         Called by the dispatcher, on its executor.

@@ -17,15 +17,15 @@ namespace asynchat {
 
     Each pass re-evaluates readable()/writable() of every channel, waits up to `timeout` for an
     event, then runs every handler that is ready. It returns when `count` passes are done or no
-    channel (async_chat or dispatcher) is left open. Handlers of unrelated Asio objects on `io`
-    run too; other threads may run `io` at the same time.
+    channel (async_chat, dispatcher or file_dispatcher) is left open. Handlers of unrelated
+    Asio objects on `io` run too; other threads may run `io` at the same time.
 
     A pass that finds nothing ready sleeps in the reactor for its whole `timeout`, so an idle
     loop() uses no CPU. A pass that runs a handler (an event, a posted handler, a channel's
     start()) does not wait, as select() returns at once when a socket is ready; the loop's own
     bookkeeping never counts as one. A handle that stays ready while its handler moves no bytes
-    (see dispatcher::idle_retry) is served once per pass but does not count either: such a pass
-    waits up to dispatcher::idle_retry instead of spinning.
+    (see dispatcher_base::idle_retry) is served once per pass but does not count either: such a
+    pass waits up to dispatcher_base::idle_retry instead of spinning.
 
     @param io The io_context whose channels are served (its channel map is asyncore's map).
     @param timeout The longest a pass waits for an event, a steady_clock duration (any
@@ -74,7 +74,8 @@ void close_all(boost::asio::io_context& io);
 
 /** The number of open channels of `io` (started and not yet closed).
 
-    Counts every async_chat and dispatcher of `io`'s execution context, whatever its executor.
+    Counts every async_chat, dispatcher and file_dispatcher of `io`'s execution context, whatever
+    its executor.
 
     @param io The io_context whose channels are counted.
     @return The count at the time of the call; other threads may change it at once.
@@ -100,13 +101,15 @@ std::size_t channel_count(boost::asio::io_context& io);
             channel->close();
     @endcode
 
-    @tparam T A channel class: async_chat, dispatcher, a class derived from them (the program's
-    own), or channel_logger for every channel.
+    @tparam T A channel class: async_chat, dispatcher, file_dispatcher, a class derived from them
+    (the program's own), dispatcher_base for every dispatcher of either handle, or
+    channel_logger for every channel.
     @param io The io_context whose channel map is read (channels whose executor belongs to it).
     @return `std::shared_ptr`s to the channels.
 
     @par Python
-    `[c for c in asyncore.socket_map.values() if isinstance(c, T)]`.
+    `[c for c in asyncore.socket_map.values() if isinstance(c, T)]`. A file_dispatcher is
+    an instance of dispatcher in Python, not here: `channels<dispatcher_base>` takes both.
 
     @par Thread safety
     Safe from any thread: the map is locked while it is copied. What is then called on a

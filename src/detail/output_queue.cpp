@@ -93,64 +93,6 @@ void output_queue::pop_finished() noexcept
     settle();
 }
 
-template <class Pieces>
-bool output_queue::prepare(
-    std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, Pieces& out
-)
-{
-    BOOST_ASSERT(!pulling_);
-    out.clear();
-    in_flight_ = false;
-    due_ = none;
-    pop_finished();
-    std::size_t total = 0;
-    for (std::size_t i = 0; i < entries_.size() && total < max_bytes && out.size() < max_pieces;
-         ++i)
-    {
-        entry& e = entries_[i];
-        if (e.mark)
-            break;
-        if (e.prod && e.waiting)
-            break; // not ready: nothing from here on until its resume()
-        if (e.prod)
-        {
-            // CPython pulls a producer only when it is at the head with nothing ahead of it
-            // unwritten, its own last piece included; a producer that allows read-ahead is
-            // pulled as soon as the batch reaches it, until it gave `chunk_size` bytes.
-            bool const ahead = e.prod->read_ahead();
-            if (e.drained() ? (out.empty() || ahead)
-                            : (ahead && e.offset == 0 && e.data.size() < chunk_size))
-            {
-                due_ = i;
-                return true;
-            }
-        }
-        std::size_t pos = e.offset;
-        while (pos < e.data.size() && total < max_bytes && out.size() < max_pieces)
-        {
-            std::size_t const n = std::min({chunk_size, e.data.size() - pos, max_bytes - total});
-            out.emplace_back(e.data.data() + pos, n);
-            pos += n;
-            total += n;
-        }
-        if (pos != e.offset)
-        {
-            batch_last_ = i;
-            batch_end_ = pos;
-        }
-        // Stop inside an entry when the budget ran out, and at a producer that may give more.
-        if (pos < e.data.size() || e.prod)
-            break;
-    }
-    in_flight_ = !out.empty();
-    update_tail();
-    return false;
-}
-
-template bool
-output_queue::prepare(std::size_t, std::size_t, std::size_t, std::vector<std::string_view>&);
-template bool output_queue::prepare(std::size_t, std::size_t, std::size_t, write_pieces&);
-
 producer& output_queue::begin_pull() noexcept
 {
     BOOST_ASSERT(due_ != none && !pulling_ && entries_[due_].prod);

@@ -14,7 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "support/write_pieces.hpp"
+
 using asynchat::detail::channel_core;
+using asynchat::detail::write_pieces;
+using asynchat::test::views;
 using namespace std::chrono_literals;
 using state = channel_core::state;
 using step = channel_core::write_step;
@@ -41,11 +45,11 @@ step write_all(channel_core& c, std::string* written = nullptr)
         step const s = c.next_write(error);
         if (s != step::write)
             return s;
-        std::vector<std::string_view> pieces;
+        write_pieces pieces;
         if (c.output.prepare(65536, 1 << 20, 64, pieces))
             return step::write;
         std::size_t n = 0;
-        for (auto p : pieces)
+        for (auto p : views(pieces))
         {
             if (written)
                 *written += p;
@@ -265,7 +269,7 @@ BOOST_AUTO_TEST_CASE(no_step_while_a_write_is_in_flight)
     c.output.push("a");
     std::exception_ptr error;
     BOOST_TEST((c.next_write(error) == step::write));
-    std::vector<std::string_view> pieces;
+    write_pieces pieces;
     c.output.prepare(65536, 1 << 20, 64, pieces);
     BOOST_TEST(c.writing());
     c.output.push("b");
@@ -283,7 +287,7 @@ BOOST_AUTO_TEST_CASE(high_then_low_with_hysteresis)
     // Setup
     started c;
     c.set_watermarks(10, 100);
-    std::vector<std::string_view> pieces;
+    write_pieces pieces;
 
     // Event, check: rising above high reports high once.
     c.output.push(std::string(150, 'x'));

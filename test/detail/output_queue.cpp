@@ -17,9 +17,15 @@
 #include <string>
 #include <vector>
 
+#include "support/write_pieces.hpp"
+
 using asynchat::producer;
 using asynchat::simple_producer;
 using asynchat::detail::output_queue;
+using asynchat::detail::write_pieces;
+using asynchat::test::strings;
+using asynchat::test::view;
+using asynchat::test::views;
 
 // Every allocation of this test program is counted, so that a test can see what a queue holds.
 namespace {
@@ -87,10 +93,10 @@ std::string take(
     std::size_t max_pieces = 64
 )
 {
-    std::vector<std::string_view> pieces;
+    write_pieces pieces;
     prepare(q, chunk, max_bytes, max_pieces, pieces);
     std::string out;
-    for (auto p : pieces)
+    for (auto p : views(pieces))
         out += p;
     return out;
 }
@@ -155,7 +161,7 @@ BOOST_AUTO_TEST_CASE(gathers_several_entries_into_one_write)
     for (int i = 0; i < 5; ++i)
         q.push(std::string(output_queue::coalesce_limit, static_cast<char>('a' + i)));
     q.push(std::make_unique<simple_producer>("from a producer"));
-    std::vector<std::string_view> pieces;
+    write_pieces pieces;
     prepare(q, 65536, big, 64, pieces);
     BOOST_TEST(pieces.size() == 6u);
     BOOST_TEST(q.in_flight());
@@ -174,7 +180,7 @@ BOOST_AUTO_TEST_CASE(small_pushes_coalesce_into_one_piece)
     }
 
     // Check: few pieces, the bytes unchanged and in order.
-    std::vector<std::string_view> pieces;
+    write_pieces pieces;
     prepare(q, 65536, big, 64, pieces);
     BOOST_TEST(pieces.size() == 1u);
     BOOST_TEST(q.bytes() == expected.size());
@@ -187,9 +193,9 @@ BOOST_AUTO_TEST_CASE(no_coalescing_into_a_batch_in_flight_a_producer_or_a_close_
     // Setup: a batch in flight.
     output_queue q;
     q.push("first");
-    std::vector<std::string_view> pieces;
+    write_pieces pieces;
     prepare(q, 65536, big, 64, pieces);
-    char const* const before = pieces[0].data();
+    char const* const before = view(pieces[0]).data();
 
     // Event: pushes while it is in flight, then after a producer and a close mark.
     for (int i = 0; i < 100; ++i)
@@ -200,8 +206,8 @@ BOOST_AUTO_TEST_CASE(no_coalescing_into_a_batch_in_flight_a_producer_or_a_close_
     q.push("after close");
 
     // Check: the batch's bytes did not move; the order holds; nothing passes the mark.
-    BOOST_TEST(pieces[0].data() == before);
-    BOOST_TEST(pieces[0] == "first");
+    BOOST_TEST(view(pieces[0]).data() == before);
+    BOOST_TEST(view(pieces[0]) == "first");
     q.consume(5);
     BOOST_TEST(drain(q) == std::string(10000, 'y') + "Pafter producer");
     BOOST_TEST(q.mark_due());
@@ -232,11 +238,11 @@ BOOST_AUTO_TEST_CASE(pieces_are_at_most_the_chunk_size)
 {
     output_queue q;
     q.push(std::string(10, 'x'));
-    std::vector<std::string_view> pieces;
+    write_pieces pieces;
     prepare(q, 4, big, 64, pieces);
     BOOST_TEST(pieces.size() == 3u);
-    BOOST_TEST(pieces[0].size() == 4u);
-    BOOST_TEST(pieces[2].size() == 2u);
+    BOOST_TEST(view(pieces[0]).size() == 4u);
+    BOOST_TEST(view(pieces[2]).size() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(a_write_stops_at_max_bytes_and_max_pieces)
@@ -285,7 +291,7 @@ BOOST_AUTO_TEST_CASE(a_producer_is_due_only_once_everything_ahead_is_written)
     auto* raw = p.get();
     q.push(std::move(p));
     q.push("after");
-    std::vector<std::string_view> pieces;
+    write_pieces pieces;
 
     // Event, check: the first write carries only what is ahead; the producer is not due.
     BOOST_TEST(!q.prepare(65536, big, 64, pieces));
@@ -295,7 +301,7 @@ BOOST_AUTO_TEST_CASE(a_producer_is_due_only_once_everything_ahead_is_written)
     // Event, check: a partial write; still not due, its rest comes first.
     q.consume(2);
     BOOST_TEST(!q.prepare(65536, big, 64, pieces));
-    BOOST_TEST(pieces.at(0) == "ead");
+    BOOST_TEST(view(pieces.at(0)) == "ead");
     BOOST_TEST(raw->calls == 0u);
 
     // Event, check: written; now it is due, and one piece goes out per write.
@@ -364,15 +370,15 @@ BOOST_AUTO_TEST_CASE(keeps_the_batch_in_flight_intact)
     q.push("abc");
     q.push(std::string(output_queue::coalesce_limit, 'x')); // too big to join "abc"
     q.push("zzz");
-    std::vector<std::string_view> pieces;
+    write_pieces pieces;
     prepare(q, 65536, 5, 64, pieces);
-    std::string const before = std::string(pieces[0]) + std::string(pieces[1]);
+    std::string const before = std::string(view(pieces[0])) + std::string(view(pieces[1]));
 
     // Event
     q.discard();
 
     // Check: the views still read the same bytes; only they remain.
-    std::string const after = std::string(pieces[0]) + std::string(pieces[1]);
+    std::string const after = std::string(view(pieces[0])) + std::string(view(pieces[1]));
     BOOST_TEST(after == before);
     BOOST_TEST(after == "abcxx");
     BOOST_TEST(q.bytes() == 5u);
@@ -408,11 +414,11 @@ BOOST_AUTO_TEST_CASE(views_survive_later_pushes)
 {
     output_queue q;
     q.push("first");
-    std::vector<std::string_view> pieces;
+    write_pieces pieces;
     prepare(q, 65536, big, 64, pieces);
     for (int i = 0; i < 1000; ++i)
         q.push(std::string(100, 'y'));
-    BOOST_TEST(pieces[0] == "first");
+    BOOST_TEST(view(pieces[0]) == "first");
 }
 
 BOOST_AUTO_TEST_CASE(random_operations_keep_the_order_and_the_batch_in_flight)
@@ -433,7 +439,7 @@ BOOST_AUTO_TEST_CASE(random_operations_keep_the_order_and_the_batch_in_flight)
     {
         output_queue q;
         std::string expected, written;
-        std::vector<std::string_view> pieces;
+        write_pieces pieces;
         std::vector<std::string> copies;
         for (int step = 0; step < 300; ++step)
         {
@@ -469,7 +475,7 @@ BOOST_AUTO_TEST_CASE(random_operations_keep_the_order_and_the_batch_in_flight)
                 if (!q.in_flight())
                 {
                     prepare(q, 1 + below(70000), 1 + below(100000), 1 + below(64), pieces);
-                    copies.assign(pieces.begin(), pieces.end());
+                    copies = strings(pieces);
                     std::exception_ptr error;
                     if (pieces.empty() && q.mark_due())
                         q.pop_mark(error);
@@ -477,7 +483,7 @@ BOOST_AUTO_TEST_CASE(random_operations_keep_the_order_and_the_batch_in_flight)
                 else
                 {
                     std::string batch;
-                    for (auto p : pieces)
+                    for (auto p : views(pieces))
                         batch += p;
                     std::size_t const n = below(batch.size() + 1);
                     written += batch.substr(0, n);
@@ -485,9 +491,7 @@ BOOST_AUTO_TEST_CASE(random_operations_keep_the_order_and_the_batch_in_flight)
                 }
             }
             if (q.in_flight())
-                BOOST_TEST_REQUIRE(
-                    (std::vector<std::string>(pieces.begin(), pieces.end()) == copies)
-                );
+                BOOST_TEST_REQUIRE((strings(pieces) == copies));
         }
         // Write the rest, passing the close marks.
         for (int guard = 0; guard < 100000 && !q.empty(); ++guard)
@@ -495,7 +499,7 @@ BOOST_AUTO_TEST_CASE(random_operations_keep_the_order_and_the_batch_in_flight)
             if (q.in_flight())
             {
                 std::string batch;
-                for (auto p : pieces)
+                for (auto p : views(pieces))
                     batch += p;
                 written += batch;
                 q.consume(batch.size());

@@ -42,5 +42,12 @@ int main()
     std::string answer(10, '\0');
     asio::read(a, asio::buffer(answer));
     std::cout << "consumer got: " << answer;
+#ifdef ASYNCHAT_HAS_ZLIB
+    // A library built with zlib: this links only if the package config found ZLIB again.
+    asynchat::compressed_producer compressed(std::make_unique<asynchat::simple_producer>(answer));
+    if (compressed.more().size() < 2)
+        return 1;
+    std::cout << "compressed_producer linked\n";
+#endif
     return answer == "INSTALLED\n" ? 0 : 1;
 }

@@ -33,16 +33,20 @@ namespace asynchat::detail {
     - the write steps: what is due when no write is in flight (a close or error mark, the
       handle_close() of a drained EOF, a write);
     - the write watermarks and their hysteresis;
-    - the idle and read timeouts, with time as an input;
+    - the idle and read timeouts, with time as an input (time points of `Clock`, which the core
+      never reads: the channel passes its timer's clock, a test passes numbers);
     - the pacing of reads tried before waiting (sockets).
 
     Invariants (asserted): at most one read and one write in flight; a write is in flight exactly
     while output has a prepared batch; nothing starts while user code runs or before start().
 */
-class channel_core
+template <class Clock>
+class basic_channel_core
 {
 public:
-    using clock = std::chrono::steady_clock;
+    using clock = Clock;
+    using duration = typename Clock::duration;
+    using time_point = typename Clock::time_point;
 
     enum class state : std::uint8_t
     {
@@ -83,7 +87,7 @@ public:
     input_scanner input;
     output_queue output;
 
-    explicit channel_core(bool connected_stream) noexcept
+    explicit basic_channel_core(bool connected_stream) noexcept
         : state_(connected_stream ? state::connected : state::unconnected)
     {
     }
@@ -275,29 +279,23 @@ public:
     // Timeouts. Time is an input: `now` comes from the caller.
 
     /// Set the idle timeout (no byte in or out for `d`; zero: off); the clocks restart at `now`.
-    void set_idle_timeout(clock::duration d, clock::time_point now)
-    {
-        set_timeout(&timeouts::idle, d, now);
-    }
+    void set_idle_timeout(duration d, time_point now) { set_timeout(&timeouts::idle, d, now); }
 
     /// Set the read timeout (no byte in for `d`; zero: off); the clocks restart at `now`.
-    void set_read_timeout(clock::duration d, clock::time_point now)
-    {
-        set_timeout(&timeouts::read, d, now);
-    }
+    void set_read_timeout(duration d, time_point now) { set_timeout(&timeouts::read, d, now); }
 
     /// True if a timeout is set and the channel is open.
     bool timing() const noexcept { return times_ && state_ == state::open && times_->any(); }
 
     /// Restart both clocks at `now` (start, and after a timeout the channel survived).
-    void restart_clocks(clock::time_point now) noexcept
+    void restart_clocks(time_point now) noexcept
     {
         if (times_)
             times_->last_read = times_->last_io = now;
     }
 
     /// Bytes were read (true) or written at `now`.
-    void bytes_moved(bool read, clock::time_point now) noexcept
+    void bytes_moved(bool read, time_point now) noexcept
     {
         if (!times_)
             return;
@@ -307,39 +305,36 @@ public:
     }
 
     /// When the nearer timeout expires if no byte moves (time_point::max() when none is set).
-    clock::time_point deadline() const noexcept
+    time_point deadline() const noexcept
     {
-        auto d = clock::time_point::max();
+        auto d = time_point::max();
         if (!times_)
             return d;
-        if (times_->idle != clock::duration::zero())
+        if (times_->idle != duration::zero())
             d = std::min(d, times_->last_io + times_->idle);
-        if (times_->read != clock::duration::zero())
+        if (times_->read != duration::zero())
             d = std::min(d, times_->last_read + times_->read);
         return d;
     }
 
     /// True if a timeout has expired at `now`: handle_timeout() is due.
-    bool timed_out(clock::time_point now) const noexcept { return timing() && now >= deadline(); }
+    bool timed_out(time_point now) const noexcept { return timing() && now >= deadline(); }
 
 private:
     struct timeouts
     {
-        clock::duration idle{0};
-        clock::duration read{0};
-        clock::time_point last_read{};
-        clock::time_point last_io{};
+        duration idle{0};
+        duration read{0};
+        time_point last_read{};
+        time_point last_io{};
 
-        bool any() const noexcept
-        {
-            return idle != clock::duration::zero() || read != clock::duration::zero();
-        }
+        bool any() const noexcept { return idle != duration::zero() || read != duration::zero(); }
     };
 
-    void set_timeout(clock::duration timeouts::*which, clock::duration d, clock::time_point now)
+    void set_timeout(duration timeouts::*which, duration d, time_point now)
     {
         // Made on first use: most channels never time out, and an idle one should not carry it.
-        if (!times_ && d == clock::duration::zero())
+        if (!times_ && d == duration::zero())
             return;
         if (!times_)
             times_ = std::make_unique<timeouts>();
@@ -355,6 +350,9 @@ private:
     std::size_t high_water_ = static_cast<std::size_t>(-1);
     std::unique_ptr<timeouts> times_; // made by the first timeout set
 };
+
+/// The core of a channel whose timeouts run on std::chrono::steady_clock (the default).
+using channel_core = basic_channel_core<std::chrono::steady_clock>;
 
 } // namespace asynchat::detail
 

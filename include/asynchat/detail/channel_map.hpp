@@ -17,7 +17,7 @@
 
 namespace asynchat::detail {
 
-/// What the map needs from a channel (async_chat or dispatcher). Both calls are thread-safe.
+/// What the map needs from a channel (async_chat or dispatcher_base). Both calls are thread-safe.
 /// It derives from channel_logger so that a channel has one virtual table pointer for both.
 class channel_base : public channel_logger
 {
@@ -76,7 +76,7 @@ public:
 
     /// Count an idle event: one a channel repeats for a handle that stays ready while its
     /// handler moves no bytes. loop() does not count these as events: a pass that had only
-    /// such events still waits (at most dispatcher::idle_retry), so that they cannot spin.
+    /// such events still waits (at most dispatcher_base::idle_retry), so that they cannot spin.
     void note_idle_event() noexcept { idle_events_.fetch_add(1, std::memory_order_relaxed); }
 
     /// The number of idle events so far.

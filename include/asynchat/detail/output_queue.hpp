@@ -6,23 +6,18 @@
 #include <asynchat/file_producer.hpp>
 #include <asynchat/producer.hpp>
 
-#include <boost/asio/buffer.hpp>
+#include <boost/assert.hpp>
 #include <boost/container/deque.hpp>
 #include <boost/container/options.hpp>
-#include <boost/container/small_vector.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace asynchat::detail {
-
-/// The pieces of one write, as the socket code gathers them: most writes are one piece (small
-/// pushes coalesce), which then needs no allocation.
-using write_pieces = boost::container::small_vector<boost::asio::const_buffer, 1>;
 
 /** CPython's producer_fifo and its initiate_send/refill rules, without any I/O.
 
@@ -103,8 +98,9 @@ public:
         the pull may invalidate. When it returns false and `out` is empty, nothing can be
         written now: the queue is empty or a mark is due.
 
-        `Pieces` is a std::vector of std::string_view, or write_pieces for the socket code to
-        hand the pieces to a write as they are. Calls no user code.
+        `Pieces` is a container with clear(), size() and emplace_back(char const*, size): the
+        channel passes write_pieces (detail/write_pieces.hpp), Asio buffers it hands to a write
+        as they are; the queue itself knows nothing of Asio. Calls no user code.
     */
     template <class Pieces>
     bool
@@ -246,9 +242,59 @@ private:
     file_producer* file_ = nullptr;
 };
 
-extern template bool
-output_queue::prepare(std::size_t, std::size_t, std::size_t, std::vector<std::string_view>&);
-extern template bool output_queue::prepare(std::size_t, std::size_t, std::size_t, write_pieces&);
+template <class Pieces>
+inline bool output_queue::prepare(
+    std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, Pieces& out
+)
+{
+    BOOST_ASSERT(!pulling_);
+    out.clear();
+    in_flight_ = false;
+    due_ = none;
+    pop_finished();
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < entries_.size() && total < max_bytes && out.size() < max_pieces;
+         ++i)
+    {
+        entry& e = entries_[i];
+        if (e.mark)
+            break;
+        if (e.prod && e.waiting)
+            break; // not ready: nothing from here on until its resume()
+        if (e.prod)
+        {
+            // CPython pulls a producer only when it is at the head with nothing ahead of it
+            // unwritten, its own last piece included; a producer that allows read-ahead is
+            // pulled as soon as the batch reaches it, until it gave `chunk_size` bytes.
+            bool const ahead = e.prod->read_ahead();
+            if (e.drained() ? (out.empty() || ahead)
+                            : (ahead && e.offset == 0 && e.data.size() < chunk_size))
+            {
+                due_ = i;
+                return true;
+            }
+        }
+        std::size_t pos = e.offset;
+        while (pos < e.data.size() && total < max_bytes && out.size() < max_pieces)
+        {
+            std::size_t const n = std::min({chunk_size, e.data.size() - pos, max_bytes - total});
+            out.emplace_back(e.data.data() + pos, n);
+            pos += n;
+            total += n;
+        }
+        if (pos != e.offset)
+        {
+            batch_last_ = i;
+            batch_end_ = pos;
+        }
+        // Stop inside an entry when the budget ran out, and at a producer that may give more.
+        if (pos < e.data.size() || e.prod)
+            break;
+    }
+    in_flight_ = !out.empty();
+    update_tail();
+    return false;
+}
 
 } // namespace asynchat::detail
 

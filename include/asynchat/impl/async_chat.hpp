@@ -27,8 +27,8 @@ namespace asynchat {
 
 // The hooks as the input scanner sees them. Delivery stops once the channel is closed: CPython
 // would go on feeding a closed channel the rest of what it had read.
-template <class Stream>
-struct basic_async_chat<Stream>::scan_handler
+template <class Stream, class Timer>
+struct basic_async_chat<Stream, Timer>::scan_handler
 {
     basic_async_chat& chat;
 
@@ -47,8 +47,8 @@ struct basic_async_chat<Stream>::scan_handler
 // code makes on the channel change its state but start no I/O and call no other hook (see
 // channel_core::user_code()); the event that ran the user code carries
 // out what they asked for once it returns. So the I/O state machine is never re-entered.
-template <class Stream>
-struct basic_async_chat<Stream>::hook_scope
+template <class Stream, class Timer>
+struct basic_async_chat<Stream, Timer>::hook_scope
 {
     explicit hook_scope(basic_async_chat& c) noexcept
         : chat(c), outer(std::exchange(detail::hook_channel, &c))
@@ -148,15 +148,15 @@ struct is_nullable_callable<std::function<R(Args...)>> : std::true_type
 
 } // namespace detail
 
-template <class Stream>
-basic_async_chat<Stream>::basic_async_chat(Stream connected_stream)
+template <class Stream, class Timer>
+basic_async_chat<Stream, Timer>::basic_async_chat(Stream connected_stream)
     : stream_(std::move(connected_stream)), core_(stream_.is_open()),
       last_io_(clock::now().time_since_epoch().count())
 {
 }
 
-template <class Stream>
-basic_async_chat<Stream>::basic_async_chat(executor_type const& ex)
+template <class Stream, class Timer>
+basic_async_chat<Stream, Timer>::basic_async_chat(executor_type const& ex)
     : stream_(ex), core_(false), last_io_(clock::now().time_since_epoch().count())
 {
 }
@@ -164,11 +164,11 @@ basic_async_chat<Stream>::basic_async_chat(executor_type const& ex)
 //----------------------------------------------------------------------------
 // Public entry points. Those safe from any thread hop to the executor first.
 
-template <class Stream>
-basic_async_chat<Stream>::~basic_async_chat()
+template <class Stream, class Timer>
+basic_async_chat<Stream, Timer>::~basic_async_chat()
 {
 #ifndef NDEBUG
-    if (core_.get_state() == detail::channel_core::state::connected)
+    if (core_.get_state() == core_type::state::connected)
     {
         // The subclass is gone by now (a base destructor sees only the base): name the object
         // and its peer.
@@ -187,9 +187,9 @@ basic_async_chat<Stream>::~basic_async_chat()
 #endif
 }
 
-template <class Stream>
+template <class Stream, class Timer>
 template <class F>
-void basic_async_chat<Stream>::on_executor(F&& f)
+void basic_async_chat<Stream, Timer>::on_executor(F&& f)
 {
     // Not yet owned by a shared_ptr: called from the constructor (or before make_shared
     // returned), so nothing else can touch the channel. The call takes effect now; the I/O it
@@ -214,8 +214,8 @@ void basic_async_chat<Stream>::on_executor(F&& f)
     );
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::start()
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::start()
 {
     enter_map();
     on_executor(
@@ -231,8 +231,8 @@ void basic_async_chat<Stream>::start()
     );
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::connect(endpoint_type const& ep)
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::connect(endpoint_type const& ep)
 {
     enter_map();
     on_executor(
@@ -262,8 +262,8 @@ void basic_async_chat<Stream>::connect(endpoint_type const& ep)
     );
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::push(std::string_view data)
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::push(std::string_view data)
 {
     // From the channel's own hooks (the common case: answering a message) the bytes go
     // straight into the queue, usually appended to the last entry: no copy in between.
@@ -272,16 +272,16 @@ void basic_async_chat<Stream>::push(std::string_view data)
     on_executor([this, data = std::string(data)]() mutable { do_push(std::move(data)); });
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::push_with_producer(std::string data)
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::push_with_producer(std::string data)
 {
     if (in_own_hook())
         return do_push(std::move(data));
     on_executor([this, data = std::move(data)]() mutable { do_push(std::move(data)); });
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::push_with_producer(std::unique_ptr<producer> p)
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::push_with_producer(std::unique_ptr<producer> p)
 {
     if (!p)
         throw std::invalid_argument("asynchat::async_chat::push_with_producer: null producer");
@@ -290,34 +290,86 @@ void basic_async_chat<Stream>::push_with_producer(std::unique_ptr<producer> p)
     on_executor([this, p = std::move(p)]() mutable { do_push(std::move(p)); });
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::close_when_done()
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::close_when_done()
 {
-    on_executor(
-        [this]
-        {
-            if (core_.closed())
-                return;
-            core_.output.push_close();
-            do_write();
-        }
+    on_executor([this] { do_close_when_done(); });
+}
+
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::do_close_when_done()
+{
+    if (core_.closed())
+        return;
+    core_.output.push_close();
+    do_write();
+}
+
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::note_failure(boost::system::error_code const& ec) noexcept
+{
+    if (completions_ && !completions_->error)
+        completions_->error = ec;
+}
+
+template <class Stream, class Timer>
+auto basic_async_chat<Stream, Timer>::waiting() -> completions&
+{
+    if (!completions_)
+        completions_ = std::make_unique<completions>();
+    return *completions_;
+}
+
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::begin_async_connect(
+    endpoint_type const& ep, std::unique_ptr<detail::pending_completion> op
+)
+{
+    if (core_.closed())
+    {
+        leave_map();
+        return op->complete(boost::asio::error::operation_aborted);
+    }
+    if (!core_.begin_connect())
+        return op->complete(boost::asio::error::already_connected);
+    waiting().connect = std::move(op);
+    boost::system::error_code ec;
+    if (!stream_.is_open())
+        stream_.open(ep.protocol(), ec);
+    if (ec)
+        return on_connect(ec);
+    stream_.async_connect(
+        ep,
+        [self = this->shared_from_this()](boost::system::error_code const& e)
+        { self->on_connect(e); }
     );
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::close()
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::begin_async_close(
+    std::unique_ptr<detail::pending_completion> op
+)
+{
+    if (core_.closed())
+        return op->complete({});
+    waiting().close.push_back(std::move(op));
+    do_close_when_done();
+}
+
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::close()
 {
     on_executor([this] { do_close(); });
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::resume_reading()
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::resume_reading()
 {
     on_executor([this] { after_event(); });
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::discard_buffers()
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::discard_buffers()
 {
     core_.input.discard();
     incoming_.clear();
@@ -325,8 +377,8 @@ void basic_async_chat<Stream>::discard_buffers()
     check_watermarks();
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::set_write_watermarks(std::size_t low, std::size_t high)
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::set_write_watermarks(std::size_t low, std::size_t high)
 {
     if (low > high)
         throw std::invalid_argument(
@@ -337,36 +389,36 @@ void basic_async_chat<Stream>::set_write_watermarks(std::size_t low, std::size_t
     do_write(); // the hook may have pushed
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::check_watermarks() noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::check_watermarks() noexcept
 {
     switch (core_.watermark())
     {
-    case detail::channel_core::crossing::none:
+    case core_type::crossing::none:
         return;
-    case detail::channel_core::crossing::high:
+    case core_type::crossing::high:
         return invoke_hook([this] { handle_write_high_water(); });
-    case detail::channel_core::crossing::low:
+    case core_type::crossing::low:
         return invoke_hook([this] { handle_write_low_water(); });
     }
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::set_idle_timeout(clock::duration d)
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::set_idle_timeout(typename clock::duration d)
 {
     core_.set_idle_timeout(d, clock::now());
     arm_timer();
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::set_read_timeout(clock::duration d)
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::set_read_timeout(typename clock::duration d)
 {
     core_.set_read_timeout(d, clock::now());
     arm_timer();
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::arm_timer() noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::arm_timer() noexcept
 {
     if (!core_.timing())
         return;
@@ -374,14 +426,14 @@ void basic_async_chat<Stream>::arm_timer() noexcept
     // it fires, on_timer() asks the core whether a timeout expired, and re-arms for the new
     // deadline otherwise. Arming cancels the wait armed before: its handler sees aborted.
     if (!timer_)
-        timer_ = std::make_unique<boost::asio::steady_timer>(stream_.get_executor());
+        timer_ = std::make_unique<Timer>(stream_.get_executor());
     timer_->expires_at(core_.deadline());
     timer_->async_wait([self = this->shared_from_this()](boost::system::error_code const& ec)
                        { self->on_timer(ec); });
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::on_timer(boost::system::error_code const& ec) noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::on_timer(boost::system::error_code const& ec) noexcept
 {
     if (ec == boost::asio::error::operation_aborted || !core_.open())
         return;
@@ -395,16 +447,16 @@ void basic_async_chat<Stream>::on_timer(boost::system::error_code const& ec) noe
     arm_timer();
 }
 
-template <class Stream>
-std::string basic_async_chat<Stream>::_get_data()
+template <class Stream, class Timer>
+std::string basic_async_chat<Stream, Timer>::_get_data()
 {
     std::string data;
     data.swap(incoming_);
     return data;
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::handle_error(std::exception_ptr error)
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::handle_error(std::exception_ptr error)
 {
     this->log_info(detail::uncaptured_message(describe(), error), "error");
     handle_close();
@@ -413,33 +465,48 @@ void basic_async_chat<Stream>::handle_error(std::exception_ptr error)
 //----------------------------------------------------------------------------
 // Hooks and errors.
 
-template <class Stream>
+template <class Stream, class Timer>
 template <class F>
-void basic_async_chat<Stream>::invoke_hook(F&& f) noexcept
+void basic_async_chat<Stream, Timer>::invoke_hook(F&& f) noexcept
 {
     if (auto error = detail::call_hook<hook_scope>(*this, std::forward<F>(f)))
         report_error(error);
 }
 
-template <class Stream>
-bool basic_async_chat<Stream>::ask(bool (basic_async_chat::*predicate)()) noexcept
+template <class Stream, class Timer>
+bool basic_async_chat<Stream, Timer>::ask(bool (basic_async_chat::*predicate)()) noexcept
 {
     bool answer = false;
     invoke_hook([&] { answer = (this->*predicate)(); });
     return answer;
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::report_error(std::exception_ptr const& error) noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::report_error(std::exception_ptr const& error) noexcept
 {
+    if (completions_ && !completions_->error)
+    {
+        // For async_close(): the error that closes the channel, if it is a system_error.
+        try
+        {
+            std::rethrow_exception(error);
+        }
+        catch (boost::system::system_error const& e)
+        {
+            note_failure(e.code());
+        }
+        catch (...)
+        {
+        }
+    }
     if (!detail::report_error<hook_scope>(
             *this, [&] { handle_error(error); }, [this] { return describe(); }
         ))
         do_close();
 }
 
-template <class Stream>
-std::string basic_async_chat<Stream>::describe() const
+template <class Stream, class Timer>
+std::string basic_async_chat<Stream, Timer>::describe() const
 {
     // CPython's repr: the subclass, 'connected', the peer's address.
     std::ostringstream peer;
@@ -455,9 +522,9 @@ std::string basic_async_chat<Stream>::describe() const
 // only inside a hook_scope; after each event after_event() starts what the core and readable()/
 // writable() allow.
 
-template <class Stream>
+template <class Stream, class Timer>
 template <class Data>
-void basic_async_chat<Stream>::do_push(Data&& data)
+void basic_async_chat<Stream, Timer>::do_push(Data&& data)
 {
     if (core_.closed())
         return;
@@ -466,42 +533,52 @@ void basic_async_chat<Stream>::do_push(Data&& data)
     do_write();
 }
 
-template <class Stream>
-detail::channel_map& basic_async_chat<Stream>::channel_map() const
+template <class Stream, class Timer>
+detail::channel_map& basic_async_chat<Stream, Timer>::channel_map() const
 {
     return detail::channel_map::of(
         boost::asio::query(get_executor(), boost::asio::execution::context)
     );
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::enter_map()
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::enter_map()
 {
     // At once, not on the executor, so that channel_count() sees the channel as soon as
     // start() returns (asyncore registers in the constructor). The map is thread-safe.
     channel_map().add(this, this->weak_from_this());
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::leave_map() noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::leave_map() noexcept
 {
     channel_map().remove(this);
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::do_close() noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::do_close() noexcept
 {
     auto const was = core_.close();
-    if (was == detail::channel_core::state::closed)
+    if (was == core_type::state::closed)
         return;
     leave_map();
     if (timer_)
         timer_->cancel();
+    if (completions_)
+    {
+        // The handlers are posted, not run: nothing of the user's runs in the middle of this.
+        if (completions_->connect)
+            std::exchange(completions_->connect, nullptr)
+                ->complete(boost::asio::error::operation_aborted);
+        boost::system::error_code ec;
+        if (!core_.output.empty())
+            ec = completions_->error ? completions_->error
+                                     : make_error_code(boost::asio::error::operation_aborted);
+        detail::complete_all(completions_->close, ec);
+    }
     // Closing cancels the pending read and write; their handlers see the channel closed and
     // return.
-    close_stream(
-        was == detail::channel_core::state::open || was == detail::channel_core::state::connected
-    );
+    close_stream(was == core_type::state::open || was == core_type::state::connected);
     // Release what the user gave the channel: a producer that holds its channel would otherwise
     // keep both alive for ever. The batch of a write in flight stays until it completes (its
     // views are the write's buffers); producers' destructors run as user code.
@@ -510,14 +587,14 @@ void basic_async_chat<Stream>::do_close() noexcept
     core_.output.discard();
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::close_stream(bool connected) noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::close_stream(bool connected) noexcept
 {
     boost::system::error_code ignored;
     if constexpr (std::is_base_of_v<boost::asio::socket_base, Stream>)
     {
         // A peer that has not sent EOF may have sent what we never read: lingering close.
-        if (connected && !core_.eof_seen() && lingering_time > clock::duration::zero() &&
+        if (connected && !core_.eof_seen() && lingering_time > lingering_time.zero() &&
             lingering_bytes != 0 && stream_.is_open())
         {
             stream_.cancel(ignored);
@@ -542,8 +619,8 @@ void basic_async_chat<Stream>::close_stream(bool connected) noexcept
     stream_.close(ignored);
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::after_event() noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::after_event() noexcept
 {
     if (core_.user_code() != 0)
         return; // the event running the user code does it when the user code returns
@@ -551,8 +628,8 @@ void basic_async_chat<Stream>::after_event() noexcept
     do_read();
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::do_read() noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::do_read() noexcept
 {
     // While input is being delivered, on_read() starts the next read itself when it is done;
     // starting it from a hook (resume_reading()) could move the buffer under the hook's view.
@@ -619,8 +696,8 @@ void basic_async_chat<Stream>::do_read() noexcept
     );
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::on_readable(boost::system::error_code const& ec) noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::on_readable(boost::system::error_code const& ec) noexcept
 {
     core_.read_done();
     if (ec || core_.closed())
@@ -629,8 +706,8 @@ void basic_async_chat<Stream>::on_readable(boost::system::error_code const& ec) 
         do_read(); // a spurious wake-up: wait again
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::on_read_try() noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::on_read_try() noexcept
 {
     core_.read_done();
     if (!core_.open())
@@ -641,8 +718,8 @@ void basic_async_chat<Stream>::on_read_try() noexcept
         do_read();
 }
 
-template <class Stream>
-bool basic_async_chat<Stream>::read_now() noexcept
+template <class Stream, class Timer>
+bool basic_async_chat<Stream, Timer>::read_now() noexcept
 {
     char* room;
     try
@@ -662,8 +739,10 @@ bool basic_async_chat<Stream>::read_now() noexcept
     return true;
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std::size_t n) noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::on_read(
+    boost::system::error_code const& ec, std::size_t n
+) noexcept
 {
     core_.read_done();
     if (core_.closed())
@@ -678,6 +757,7 @@ void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std:
         }
         else if (detail::is_disconnect(ec))
         {
+            note_failure(ec);
             invoke_hook([this] { handle_close(); });
         }
         else
@@ -716,10 +796,10 @@ void basic_async_chat<Stream>::on_read(boost::system::error_code const& ec, std:
     after_event();
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::do_write() noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::do_write() noexcept
 {
-    using step = detail::channel_core::write_step;
+    using step = typename core_type::write_step;
     for (;;)
     {
         std::exception_ptr error;
@@ -793,8 +873,8 @@ void basic_async_chat<Stream>::do_write() noexcept
     }
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::pull() noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::pull() noexcept
 {
     producer& p = core_.output.begin_pull();
     std::string piece;
@@ -840,15 +920,17 @@ void basic_async_chat<Stream>::pull() noexcept
         core_.output.discard(); // closed by the producer: what it gave is not sent either
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::on_resume() noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::on_resume() noexcept
 {
     core_.output.wake();
     do_write();
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::on_write(boost::system::error_code const& ec, std::size_t n) noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::on_write(
+    boost::system::error_code const& ec, std::size_t n
+) noexcept
 {
     // What was written is gone, even when the write failed part way or the channel closed
     // meanwhile: it must never be written twice.
@@ -863,7 +945,10 @@ void basic_async_chat<Stream>::on_write(boost::system::error_code const& ec, std
     if (ec)
     {
         if (detail::is_disconnect(ec))
+        {
+            note_failure(ec);
             invoke_hook([this] { handle_close(); });
+        }
         else
             report_error(std::make_exception_ptr(boost::system::system_error(ec, "write")));
         return;
@@ -873,20 +958,29 @@ void basic_async_chat<Stream>::on_write(boost::system::error_code const& ec, std
     after_event();
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::on_connect(boost::system::error_code const& ec) noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::on_connect(boost::system::error_code const& ec) noexcept
 {
     if (core_.closed())
         return;
+    std::unique_ptr<detail::pending_completion> op;
+    if (completions_)
+        op = std::move(completions_->connect);
     if (ec)
     {
         // Close the socket so that a later connect() starts from a fresh one.
         boost::system::error_code ignored;
         stream_.close(ignored);
         core_.connect_done(false);
-        report_error(std::make_exception_ptr(boost::system::system_error(ec, "connect")));
-        return;
+        if (!op)
+            return report_error(std::make_exception_ptr(boost::system::system_error(ec, "connect"))
+            );
+        // async_connect(): the handler is told, and the channel closes.
+        op->complete(ec);
+        return do_close();
     }
+    if (op)
+        op->complete({});
     core_.connect_done(true);
     core_.restart_clocks(clock::now());
     arm_timer();
@@ -903,9 +997,9 @@ void basic_async_chat<Stream>::on_connect(boost::system::error_code const& ec) n
 // before that (close(), discard_buffers(), the channel's destruction), it tells a `fn` that
 // takes an error code, in a handler of its own: never from the destructor, which may run in the
 // middle of close() or of the user's discard_buffers().
-template <class Stream>
+template <class Stream, class Timer>
 template <class F>
-class basic_async_chat<Stream>::callback_producer final : public producer
+class basic_async_chat<Stream, Timer>::callback_producer final : public producer
 {
 public:
     static constexpr bool takes_error = std::is_invocable_v<F&, boost::system::error_code const&>;
@@ -969,9 +1063,9 @@ private:
     bool called_ = false;
 };
 
-template <class Stream>
+template <class Stream, class Timer>
 template <class F>
-void basic_async_chat<Stream>::push_callback(F fn)
+void basic_async_chat<Stream, Timer>::push_callback(F fn)
 {
     static_assert(
         std::is_invocable_v<F&> || std::is_invocable_v<F&, boost::system::error_code const&>,
@@ -988,8 +1082,8 @@ void basic_async_chat<Stream>::push_callback(F fn)
     ));
 }
 
-template <class Stream>
-bool basic_async_chat<Stream>::sendfile_allowed() const noexcept
+template <class Stream, class Timer>
+bool basic_async_chat<Stream, Timer>::sendfile_allowed() const noexcept
 {
     if constexpr (detail::is_tcp_socket_v<Stream>)
         return use_sendfile;
@@ -1000,8 +1094,8 @@ bool basic_async_chat<Stream>::sendfile_allowed() const noexcept
 // Invariant: between output_queue::begin_file() and end_file() exactly one of these is
 // pending: a wait for the socket to be writable, or a posted next step; the queue reports a
 // write in flight meanwhile, so nothing else is written.
-template <class Stream>
-bool basic_async_chat<Stream>::send_file(boost::system::error_code ec) noexcept
+template <class Stream, class Timer>
+bool basic_async_chat<Stream, Timer>::send_file(boost::system::error_code ec) noexcept
 {
     if constexpr (detail::is_tcp_socket_v<Stream>)
     {
@@ -1084,8 +1178,8 @@ bool basic_async_chat<Stream>::send_file(boost::system::error_code ec) noexcept
     }
 }
 
-template <class Stream>
-void basic_async_chat<Stream>::on_file_writable(boost::system::error_code const& ec) noexcept
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::on_file_writable(boost::system::error_code const& ec) noexcept
 {
     if (!send_file(ec))
         after_event();
