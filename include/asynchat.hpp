@@ -11,6 +11,7 @@
 #include <asynchat/error.hpp>
 #include <asynchat/fifo.hpp>
 #include <asynchat/file_dispatcher.hpp>
+#include <asynchat/file_producer.hpp>
 #include <asynchat/find_prefix_at_end.hpp>
 #include <asynchat/loop.hpp>
 #include <asynchat/producer.hpp>

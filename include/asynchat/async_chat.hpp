@@ -100,6 +100,20 @@ struct has_endpoints<
 template <class S>
 inline constexpr bool has_endpoints_v = has_endpoints<S>::value;
 
+/// Whether `S` is a TCP socket, `basic_stream_socket<ip::tcp, Executor>`: a channel on one sends
+/// a file_producer with sendfile(2) (see basic_async_chat::use_sendfile).
+template <class S>
+struct is_tcp_socket : std::false_type
+{
+};
+template <class Executor>
+struct is_tcp_socket<boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>>
+    : std::true_type
+{
+};
+template <class S>
+inline constexpr bool is_tcp_socket_v = is_tcp_socket<S>::value;
+
 } // namespace detail
 
 /** A channel that splits a byte stream into messages and queues data and producers for output.
@@ -127,8 +141,9 @@ inline constexpr bool has_endpoints_v = has_endpoints<S>::value;
     thread-safe entry points below.
 
     @par Thread safety
-    push(), push_with_producer(), close_when_done(), close(), resume_reading(), start() and
-    connect() may be called from any thread; calls made from one thread take effect in order.
+    push(), push_with_producer(), push_callback(), close_when_done(), close(), resume_reading(),
+    start() and connect() may be called from any thread; calls made from one thread take effect
+    in order.
     Everything else must be called on the channel's executor (in a hook, for instance).
 
     @par Executor
@@ -198,6 +213,25 @@ public:
 
     /// The most bytes read and discarded by a lingering close (see lingering_time).
     std::size_t lingering_bytes = 4 * 1024 * 1024;
+
+    /** Whether a TCP channel sends a file_producer with sendfile(2) (default true).
+
+        On a TCP socket (`Stream` is `basic_stream_socket<ip::tcp, Executor>`), a file_producer
+        that reaches the head of the output queue with nothing ahead of it left to write is sent
+        from the socket's descriptor with sendfile(2), as much as the socket takes at a time
+        without blocking, and never copied into the process: more() is not called. Output
+        queued behind it, close_when_done() included, waits for its end. When false, or on any
+        other stream, or for a file_producer inside another producer, more() reads the file in
+        64 KiB pieces. The peer receives the same bytes either way; bytes_sent() counts them
+        (bytes_sent_with_sendfile() the part sent with sendfile(2)); a read or send error goes
+        to handle_error(), a broken connection to handle_close(), and the file is closed.
+        Set it on the executor or before start(); it applies to the next file that reaches the
+        head.
+
+        @par Python
+        No equivalent: Medusa reads every file through more().
+    */
+    bool use_sendfile = true;
 
     /** Construct a channel on a connected stream, such as an accepted socket.
 
@@ -476,6 +510,45 @@ public:
     /// Refused at compile time: use a producer or data.
     void push_with_producer(std::nullptr_t) = delete;
 
+    /** Call `fn` once everything queued before this call has been written (handed to the OS).
+
+        `fn` runs on the channel's executor as the channel's user code, like a hook: what it asks
+        of the channel (push(), close_when_done(), close(), ...) takes effect once it returns,
+        and an exception it throws goes to handle_error(). It runs when bytes_sent() covers
+        everything queued before it and nothing queued after it has been written; what is
+        queued after it goes out in the next write, as soon as it has returned (not in the write
+        of the bytes before it, which would make the call late). Like other output it waits while
+        writable() is false, behind a producer that is not ready and behind a file being sent.
+
+        `fn` is any callable, move-only ones included, taking nothing or an error code:
+        - `fn()` is called only if everything before it was written. If the channel closes
+          first (close(), a reset, an error) or discard_buffers() drops it, it is never called;
+          it is destroyed, as user code, so clean-up that must always happen belongs in the
+          destructor of something it captures.
+        - `fn(boost::system::error_code ec)` is called exactly once: with no error when
+          everything before it was written, with `boost::asio::error::operation_aborted` when
+          close(), discard_buffers() or the channel's destruction dropped it first. That call
+          is a handler of its own on the executor, after the call that dropped it returned; its
+          exception goes to handle_error(), or is dropped if the channel is gone by then. Only
+          an io_context destroyed before that handler runs loses it.
+        A callable that can take an error code is given one.
+
+        Safe to call from any thread, and from the constructor (see start()).
+
+        @param fn The callable, moved into the queue.
+        @tparam F `void()` or `void(boost::system::error_code)`.
+        @throws std::invalid_argument if `fn` is empty (an empty `std::function`, a null function
+        pointer).
+
+        @par Python
+        Zope's ZServer CallbackProducer (its `more()` calls the callback and returns `b''`),
+        pushed with push_with_producer(); Medusa's hooked_producer, which calls back when the
+        producer it wraps is exhausted. Both drop the callback silently when the channel
+        closes first, as `fn()` does; `fn(ec)` is told.
+    */
+    template <class F>
+    void push_callback(F fn);
+
     /** Close the channel once everything queued before this call is sent.
 
         handle_close() is called at that point; nothing pushed later is sent.
@@ -567,6 +640,17 @@ public:
     std::uint64_t bytes_sent() const noexcept
     {
         return bytes_sent_.load(std::memory_order_relaxed);
+    }
+
+    /** The part of bytes_sent() sent with sendfile(2), from file_producers (see use_sendfile).
+        Readable from any thread.
+
+        @par Python
+        No equivalent.
+    */
+    std::uint64_t bytes_sent_with_sendfile() const noexcept
+    {
+        return bytes_sent_with_sendfile_.load(std::memory_order_relaxed);
     }
 
     /** When bytes were last read or written, or the channel was constructed if none yet.
@@ -714,6 +798,16 @@ private:
     // A producer that was not ready called resume().
     void on_resume() noexcept;
 
+    // What push_callback() queues.
+    template <class F>
+    class callback_producer;
+    // True if next_write() may answer send_file: a TCP socket, and use_sendfile.
+    bool sendfile_allowed() const noexcept;
+    // A step of sending the file at the head with sendfile(2) (`ec`: the wait's error); false
+    // once the send ended in this step.
+    bool send_file(boost::system::error_code ec) noexcept;
+    void on_file_writable(boost::system::error_code const& ec) noexcept;
+
     // Call readable() or writable(); false too when it threw (and handle_error() was called).
     bool ask(bool (basic_async_chat::*predicate)()) noexcept;
 
@@ -763,6 +857,8 @@ private:
     core_type core_;
     // The sample collector's buffer (_collect_incoming_data(), _get_data()).
     std::string incoming_;
+    // The part of bytes_sent_ sent with sendfile(2).
+    std::atomic<std::uint64_t> bytes_sent_with_sendfile_{0};
     // The buffers of the write in flight: Asio holds a view of them until on_write().
     detail::write_pieces write_buffers_;
     // The timer of the timeouts, made when the first is set.

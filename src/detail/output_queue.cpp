@@ -191,6 +191,7 @@ void output_queue::discard() noexcept
     // What is dropped dies at the end, once the queue is consistent: a producer's destructor is
     // user code, and may push or discard again.
     entry_deque dying;
+    file_ = nullptr; // a file being sent is at the head, with no batch: it goes too
     if (pulling_ && !orphan_)
         orphan_ = std::move(entries_[due_].prod);
     if (!in_flight_)
@@ -214,6 +215,49 @@ void output_queue::discard() noexcept
     for (entry const& e : entries_)
         bytes_ += e.data.size() - e.offset;
     settle();
+}
+
+file_producer* output_queue::file_due() noexcept
+{
+    if (in_flight_ || sending_file_ || pulling_)
+        return nullptr;
+    pop_finished();
+    if (entries_.empty())
+        return nullptr;
+    entry& e = entries_.front();
+    // The moment CPython would call more(): the head, with all it gave written.
+    if (!e.prod || e.waiting || !e.drained())
+        return nullptr;
+    auto* const file = dynamic_cast<file_producer*>(e.prod.get());
+    return file && file->zero_copy() ? file : nullptr;
+}
+
+file_producer* output_queue::begin_file() noexcept
+{
+    file_producer* const file = file_due();
+    if (file)
+    {
+        sending_file_ = true;
+        file_ = file;
+    }
+    return file;
+}
+
+std::unique_ptr<producer> output_queue::end_file(bool drop) noexcept
+{
+    BOOST_ASSERT(sending_file_);
+    sending_file_ = false;
+    std::unique_ptr<producer> done;
+    if (file_ && drop)
+    {
+        // Invariant: the file being sent is the head entry (nothing is pushed in front of it,
+        // and only discard() removes it, which clears file_).
+        BOOST_ASSERT(!entries_.empty() && entries_.front().prod.get() == file_);
+        done = std::move(entries_.front().prod);
+        pop_finished(); // now a drained data entry
+    }
+    file_ = nullptr;
+    return done;
 }
 
 } // namespace asynchat::detail

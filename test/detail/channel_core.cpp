@@ -8,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -374,6 +375,69 @@ BOOST_AUTO_TEST_CASE(no_timeouts_once_closed)
     c.close();
     BOOST_TEST(!c.timing());
     BOOST_TEST(!c.timed_out(t0 + 1s));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+//----------------------------------------------------------------------------
+// Files the channel sends itself with sendfile(2).
+
+BOOST_AUTO_TEST_SUITE(files)
+
+BOOST_AUTO_TEST_CASE(a_file_at_the_head_is_sent_by_a_channel_that_may_and_output_behind_waits)
+{
+    // Setup: a started channel with data, a file and close_when_done() queued.
+    started c;
+    c.output.push("head\n");
+    std::FILE* const f = std::tmpfile();
+    BOOST_TEST_REQUIRE(f != nullptr);
+    std::fputs("body\n", f);
+    std::fflush(f);
+    std::rewind(f);
+    c.output.push(std::make_unique<asynchat::file_producer>(fileno(f)));
+    std::fclose(f);
+    c.output.push_close();
+    std::exception_ptr error;
+
+    // Check: the data ahead is a write, whether files may be sent or not.
+    BOOST_TEST((c.next_write(error, true) == step::write));
+    std::string written;
+    BOOST_TEST((write_all(c, &written) == step::write)); // stopped with the file due
+    BOOST_TEST(written == "head\n");
+
+    // Check: a channel that cannot send files pulls it; one that can sends it.
+    BOOST_TEST((c.next_write(error) == step::write));
+    BOOST_TEST((c.next_write(error, true) == step::send_file));
+
+    // Event: the send begins. Check: nothing else is due meanwhile; the close mark waits.
+    BOOST_TEST_REQUIRE(c.output.begin_file() != nullptr);
+    BOOST_TEST(c.writing());
+    BOOST_TEST((c.next_write(error, true) == step::none));
+
+    // Event: user code runs. Check: no step.
+    c.enter_user_code();
+    BOOST_TEST((c.next_write(error, true) == step::none));
+    c.leave_user_code();
+
+    // Event: the file ended. Check: the close mark is next.
+    BOOST_TEST(static_cast<bool>(c.output.end_file(true)));
+    BOOST_TEST((c.next_write(error, true) == step::handle_close));
+    BOOST_TEST(!error);
+}
+
+BOOST_AUTO_TEST_CASE(no_file_is_sent_before_start_or_once_closed)
+{
+    // Setup: a file queued on a channel not started.
+    channel_core c(true);
+    c.output.push(std::make_unique<asynchat::file_producer>("/proc/self/exe"));
+    std::exception_ptr error;
+
+    // Check: nothing before start; the send once started; nothing once closed.
+    BOOST_TEST((c.next_write(error, true) == step::none));
+    BOOST_TEST(c.start());
+    BOOST_TEST((c.next_write(error, true) == step::send_file));
+    c.close();
+    BOOST_TEST((c.next_write(error, true) == step::none));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

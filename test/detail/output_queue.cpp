@@ -8,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -535,3 +536,183 @@ BOOST_AUTO_TEST_CASE(a_drained_queue_holds_no_memory)
     q.discard();
     BOOST_TEST(live_allocations == before);
 }
+
+//----------------------------------------------------------------------------
+// Files the channel sends itself with sendfile(2): when one is due.
+
+namespace {
+
+// A file_producer over an unnamed temporary file holding `content`.
+std::unique_ptr<asynchat::file_producer>
+temp_file(std::string const& content, std::size_t buffer_size = 65536)
+{
+    std::FILE* const f = std::tmpfile();
+    BOOST_TEST_REQUIRE(f != nullptr);
+    BOOST_TEST_REQUIRE(std::fwrite(content.data(), 1, content.size(), f) == content.size());
+    std::fflush(f);
+    std::rewind(f); // the producer starts where the descriptor stands
+    auto file = std::make_unique<asynchat::file_producer>(fileno(f), buffer_size);
+    std::fclose(f); // the producer has its own descriptor
+    return file;
+}
+
+// Not ready until the test says so.
+struct gate : producer
+{
+    bool open = false;
+    std::string more() override { return open ? std::string() : not_ready(); }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(files)
+
+BOOST_AUTO_TEST_CASE(a_file_is_due_at_the_head_once_everything_ahead_is_written)
+{
+    // Setup: data, a file, data.
+    output_queue q;
+    q.push("ahead\n");
+    auto owned = temp_file("file contents\n");
+    asynchat::file_producer* const file = owned.get();
+    q.push(std::move(owned));
+    q.push("behind\n");
+
+    // Check: not due behind unwritten data, nor while that data is in flight; the batch stops
+    // at the file.
+    BOOST_TEST(q.file_due() == nullptr);
+    BOOST_TEST(take(q) == "ahead\n");
+    BOOST_TEST(q.file_due() == nullptr);
+
+    // Event: the data is written.
+    q.consume(6);
+
+    // Check: the file is due; while it is sent, nothing else is.
+    BOOST_TEST(q.file_due() == file);
+    BOOST_TEST(q.begin_file() == file);
+    BOOST_TEST(q.file() == file);
+    BOOST_TEST(q.in_flight());
+    BOOST_TEST(q.file_due() == nullptr);
+    BOOST_TEST(q.begin_file() == nullptr);
+
+    // Event: the file was sent to its end.
+    std::unique_ptr<producer> done = q.end_file(true);
+
+    // Check: the producer comes back to be destroyed, never pulled; what was behind follows.
+    BOOST_TEST(done.get() == file);
+    BOOST_TEST(file->offset() == 0u);
+    BOOST_TEST(!q.in_flight());
+    BOOST_TEST(q.file() == nullptr);
+    BOOST_TEST(drain(q) == "behind\n");
+    BOOST_TEST(q.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_file_pulled_before_is_due_once_its_last_piece_is_written)
+{
+    // Setup: a file read 3 bytes at a time, pulled once (as a channel does without sendfile).
+    output_queue q;
+    auto owned = temp_file("abcdefgh", 3);
+    asynchat::file_producer* const file = owned.get();
+    q.push(std::move(owned));
+    BOOST_TEST(take(q) == "abc");
+
+    // Event, check: while its piece is not all written, it is not due.
+    q.consume(1);
+    BOOST_TEST(q.file_due() == nullptr);
+    BOOST_TEST(take(q) == "bc");
+    BOOST_TEST(q.file_due() == nullptr);
+    q.consume(2);
+
+    // Check: due now, and sendfile would go on where more() stopped.
+    BOOST_TEST(q.file_due() == file);
+    BOOST_TEST(file->offset() == 3u);
+    BOOST_TEST(drain(q) == "defgh");
+}
+
+BOOST_AUTO_TEST_CASE(a_file_inside_another_producer_or_not_regular_is_never_due)
+{
+    // Setup: a file inside a composite; a character device.
+    output_queue q;
+    q.push(std::make_unique<asynchat::composite_producer>(temp_file("inner\n")));
+
+    // Check: the queue sees only the composite: it is pulled.
+    BOOST_TEST(q.file_due() == nullptr);
+    BOOST_TEST(drain(q) == "inner\n");
+
+    // Setup, check: /dev/null is no regular file: it is pulled (and ends at once).
+    q.push(std::make_unique<asynchat::file_producer>("/dev/null"));
+    BOOST_TEST(q.file_due() == nullptr);
+    BOOST_TEST(drain(q) == "");
+    BOOST_TEST(q.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_mark_or_a_waiting_producer_ahead_holds_the_file)
+{
+    // Setup: a close mark, then a file.
+    output_queue q;
+    q.push_close();
+    auto owned = temp_file("x");
+    asynchat::file_producer* const file = owned.get();
+    q.push(std::move(owned));
+
+    // Check: the mark first.
+    BOOST_TEST(q.file_due() == nullptr);
+    std::exception_ptr error;
+    BOOST_TEST(q.pop_mark(error));
+    BOOST_TEST(q.file_due() == file);
+    BOOST_TEST(drain(q) == "x");
+
+    // Setup: a producer that is not ready, then a file.
+    auto waiting = std::make_unique<gate>();
+    gate* const g = waiting.get();
+    q.push(std::move(waiting));
+    q.push(temp_file("y"));
+
+    // Check: pulled and waiting, the producer holds the file back until it is exhausted.
+    BOOST_TEST(take(q) == "");
+    BOOST_TEST(q.stalled());
+    BOOST_TEST(q.file_due() == nullptr);
+    g->open = true;
+    q.wake();
+    BOOST_TEST(take(q) == "y"); // the gate ends; the file is then pulled by prepare()
+}
+
+BOOST_AUTO_TEST_CASE(discard_drops_the_file_being_sent_and_the_send_ends_later)
+{
+    // Setup: a file being sent.
+    output_queue q;
+    q.push(temp_file("dropped"));
+    BOOST_TEST_REQUIRE(q.begin_file() != nullptr);
+
+    // Event: discard_buffers() or close() while the owner waits for the socket.
+    q.discard();
+
+    // Check: the file is gone, but the send is in flight until the owner's step ends it, so
+    // output pushed meanwhile waits.
+    BOOST_TEST(q.file() == nullptr);
+    BOOST_TEST(q.in_flight());
+    q.push("after\n");
+    BOOST_TEST(q.file_due() == nullptr);
+    BOOST_TEST(!q.end_file(true));
+    BOOST_TEST(!q.in_flight());
+    BOOST_TEST(drain(q) == "after\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_file_not_dropped_at_the_end_of_a_send_stays_to_be_pulled)
+{
+    // Setup: a file being sent, data behind.
+    output_queue q;
+    auto owned = temp_file("pulled instead\n");
+    asynchat::file_producer* const file = owned.get();
+    q.push(std::move(owned));
+    q.push("behind\n");
+    BOOST_TEST_REQUIRE(q.begin_file() == file);
+
+    // Event: the send ends without dropping it (the kernel refused the file).
+    BOOST_TEST(!q.end_file(false));
+
+    // Check: still at the head, pulled as any producer, then what was behind.
+    BOOST_TEST(q.file_due() == file);
+    BOOST_TEST(drain(q) == "pulled instead\nbehind\n");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

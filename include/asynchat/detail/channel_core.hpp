@@ -72,7 +72,8 @@ public:
                       // not ready, or not allowed
         handle_close, // call handle_close(): close_when_done()'s mark, or the drained EOF
         report_error, // report the error of a failed producer (error_out)
-        write         // ask writable(), then prepare() and write or pull
+        write,        // ask writable(), then prepare() and write or pull
+        send_file     // ask writable(), then send the file at the head itself (begin_file())
     };
 
     /// A watermark crossed (see watermark()).
@@ -223,9 +224,11 @@ public:
     /** The next step on the sending side, when no user code runs and no write is in flight.
 
         A close mark or the drained EOF gives handle_close (the EOF once); an error mark gives
-        report_error with its exception in `error`; queued output gives write.
+        report_error with its exception in `error`; queued output gives write, or send_file
+        when `send_files` (the channel can send a file_producer with sendfile(2): a TCP socket,
+        and use_sendfile) and the head is a file that is due (output_queue::file_due()).
     */
-    write_step next_write(std::exception_ptr& error) noexcept
+    write_step next_write(std::exception_ptr& error, bool send_files = false) noexcept
     {
         if (depth_ != 0 || state_ != state::open || output.in_flight())
             return write_step::none;
@@ -240,6 +243,8 @@ public:
             read_ = read_side::eof_done;
             return write_step::handle_close;
         }
+        if (send_files && output.file_due())
+            return write_step::send_file;
         return write_step::write;
     }
 

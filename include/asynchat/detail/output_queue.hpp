@@ -3,6 +3,7 @@
 #ifndef ASYNCHAT_DETAIL_OUTPUT_QUEUE_HPP
 #define ASYNCHAT_DETAIL_OUTPUT_QUEUE_HPP
 
+#include <asynchat/file_producer.hpp>
 #include <asynchat/producer.hpp>
 
 #include <boost/assert.hpp>
@@ -79,8 +80,9 @@ public:
     */
     bool pop_mark(std::exception_ptr& error) noexcept;
 
-    /// True between a prepare() that returned bytes and the consume() that follows it.
-    bool in_flight() const noexcept { return in_flight_; }
+    /// True between a prepare() that returned bytes and the consume() that follows it, and
+    /// between begin_file() and end_file().
+    bool in_flight() const noexcept { return in_flight_ || sending_file_; }
 
     /// The bytes queued as data or already pulled from producers and not yet consumed.
     std::size_t bytes() const noexcept { return bytes_; }
@@ -143,6 +145,36 @@ public:
     */
     void discard() noexcept;
 
+    //------------------------------------------------------------------------
+    // Files the owner sends itself (sendfile(2)) instead of pulling them.
+
+    /** The file_producer the owner may send itself now, or null.
+
+        A file is due when it is at the head of the queue with nothing ahead of it left to write
+        (its own pieces pulled earlier included), not waiting, no write, pull or file send is
+        outstanding, and its file can be sent without reading it (file_producer::zero_copy()):
+        the moment at which prepare() would pull it. A file_producer inside another producer is
+        never due (the queue sees only the outer one). Calls no user code.
+    */
+    file_producer* file_due() noexcept;
+
+    /** Begin sending the file that is due (file_due()); null if none is. Until end_file(),
+        in_flight() is true: nothing else is prepared, output queued behind it waits.
+    */
+    file_producer* begin_file() noexcept;
+
+    /// The file being sent: null when none is, or when discard() dropped it meanwhile.
+    file_producer* file() const noexcept { return file_; }
+
+    /** End the file send begun by begin_file().
+
+        With `drop` (the file ended, or sending it failed), its entry leaves the queue and the
+        producer is returned for the caller to destroy (as user code), once the queue is
+        consistent; null if discard() dropped it already. Without `drop` (the kernel refused to
+        send the file), it stays at the head, to be pulled as any producer.
+    */
+    std::unique_ptr<producer> end_file(bool drop) noexcept;
+
 private:
     struct entry
     {
@@ -204,6 +236,10 @@ private:
     bool pulling_ = false;
     // The producer being pulled, when discard() dropped its entry during the pull.
     std::unique_ptr<producer> orphan_;
+    // Between begin_file() and end_file(): the owner sends the file at the head itself.
+    bool sending_file_ = false;
+    // That file while its entry is at the head; null once discard() dropped it.
+    file_producer* file_ = nullptr;
 };
 
 template <class Pieces>

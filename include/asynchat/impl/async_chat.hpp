@@ -4,6 +4,7 @@
 #define ASYNCHAT_IMPL_ASYNC_CHAT_HPP
 
 #include <asynchat/error.hpp>
+#include <asynchat/file_producer.hpp>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <sstream>
 #include <utility>
 
@@ -131,6 +133,18 @@ private:
 // The largest write: more than 64 pieces would take asio's writev several calls anyway.
 inline constexpr std::size_t max_write_pieces = 64;
 inline constexpr std::size_t max_write_bytes = 1024 * 1024;
+// The most bytes one step of a file send hands to sendfile(2) before letting other handlers run.
+inline constexpr std::size_t max_sendfile_step = 4 * 1024 * 1024;
+
+// The callables push_callback() can tell are empty: function pointers and std::function.
+template <class F>
+struct is_nullable_callable : std::is_pointer<F>
+{
+};
+template <class R, class... Args>
+struct is_nullable_callable<std::function<R(Args...)>> : std::true_type
+{
+};
 
 } // namespace detail
 
@@ -789,7 +803,7 @@ void basic_async_chat<Stream, Timer>::do_write() noexcept
     for (;;)
     {
         std::exception_ptr error;
-        switch (core_.next_write(error))
+        switch (core_.next_write(error, sendfile_allowed()))
         {
         case step::none:
             return;
@@ -801,6 +815,16 @@ void basic_async_chat<Stream, Timer>::do_write() noexcept
         case step::report_error:
             // A producer failed here: everything before it is written.
             report_error(error);
+            continue;
+        case step::send_file:
+            // writable() is user code: it may have closed the channel, pushed, or dropped the
+            // file (discard_buffers()).
+            if (!ask(&basic_async_chat::writable) || core_.writing() || !core_.open())
+                return;
+            if (!core_.output.begin_file())
+                continue;
+            if (send_file({}))
+                return; // the next step waits for the socket
             continue;
         case step::write:
             break;
@@ -963,6 +987,202 @@ void basic_async_chat<Stream, Timer>::on_connect(boost::system::error_code const
     invoke_hook([this] { handle_connect(); });
     check_watermarks(); // for what was pushed before
     after_event();
+}
+
+//----------------------------------------------------------------------------
+// Ordered callbacks, and files sent with sendfile(2).
+
+// What push_callback() queues: a producer that calls `fn` when it is pulled (CPython's moment:
+// everything before it written) and is exhausted then, as Zope's CallbackProducer. Dropped
+// before that (close(), discard_buffers(), the channel's destruction), it tells a `fn` that
+// takes an error code, in a handler of its own: never from the destructor, which may run in the
+// middle of close() or of the user's discard_buffers().
+template <class Stream, class Timer>
+template <class F>
+class basic_async_chat<Stream, Timer>::callback_producer final : public producer
+{
+public:
+    static constexpr bool takes_error = std::is_invocable_v<F&, boost::system::error_code const&>;
+
+    callback_producer(std::weak_ptr<basic_async_chat> chat, executor_type ex, F fn)
+        : chat_(std::move(chat)), ex_(std::move(ex)), fn_(std::move(fn))
+    {
+    }
+
+    ~callback_producer() override
+    {
+        if constexpr (takes_error)
+        {
+            if (called_)
+                return;
+            try
+            {
+                boost::asio::post(
+                    ex_,
+                    [chat = std::move(chat_), fn = std::move(fn_)]() mutable
+                    {
+                        boost::system::error_code const aborted =
+                            boost::asio::error::operation_aborted;
+                        if (auto self = chat.lock())
+                        {
+                            self->invoke_hook([&] { fn(aborted); });
+                            self->after_event();
+                            return;
+                        }
+                        try
+                        {
+                            fn(aborted); // the channel is gone: nobody to report to
+                        }
+                        catch (...)
+                        {
+                        }
+                    }
+                );
+            }
+            catch (...)
+            {
+                // No memory for the handler: the call is lost, as with a destroyed io_context.
+            }
+        }
+    }
+
+    std::string more() override
+    {
+        called_ = true;
+        if constexpr (takes_error)
+            fn_(boost::system::error_code());
+        else
+            fn_();
+        return {};
+    }
+
+private:
+    std::weak_ptr<basic_async_chat> chat_;
+    executor_type ex_;
+    F fn_;
+    bool called_ = false;
+};
+
+template <class Stream, class Timer>
+template <class F>
+void basic_async_chat<Stream, Timer>::push_callback(F fn)
+{
+    static_assert(
+        std::is_invocable_v<F&> || std::is_invocable_v<F&, boost::system::error_code const&>,
+        "asynchat::async_chat::push_callback: fn must be callable as fn() or "
+        "fn(boost::system::error_code)"
+    );
+    if constexpr (detail::is_nullable_callable<F>::value)
+    {
+        if (!static_cast<bool>(fn))
+            throw std::invalid_argument("asynchat::async_chat::push_callback: empty callable");
+    }
+    push_with_producer(std::make_unique<callback_producer<F>>(
+        this->weak_from_this(), get_executor(), std::move(fn)
+    ));
+}
+
+template <class Stream, class Timer>
+bool basic_async_chat<Stream, Timer>::sendfile_allowed() const noexcept
+{
+    if constexpr (detail::is_tcp_socket_v<Stream>)
+        return use_sendfile;
+    else
+        return false;
+}
+
+// Invariant: between output_queue::begin_file() and end_file() exactly one of these is
+// pending: a wait for the socket to be writable, or a posted next step; the queue reports a
+// write in flight meanwhile, so nothing else is written.
+template <class Stream, class Timer>
+bool basic_async_chat<Stream, Timer>::send_file(boost::system::error_code ec) noexcept
+{
+    if constexpr (detail::is_tcp_socket_v<Stream>)
+    {
+        file_producer* const file = core_.output.file();
+        if (file && !ec && core_.open())
+        {
+            boost::system::error_code ignored;
+            if (!stream_.native_non_blocking())
+                stream_.native_non_blocking(true, ignored);
+            // Send until the socket is full (EAGAIN) or the file ends (0), so that the end is
+            // seen as soon as the last byte went out, and what is queued behind the file (a
+            // push_callback() waiting for it) is not held back by a wait; at most
+            // max_sendfile_step bytes in one step, for the other channels' sake.
+            std::size_t sent = 0;
+            std::size_t n;
+            do
+            {
+                n = detail::send_file(
+                    *file, stream_.native_handle(), detail::max_sendfile_step - sent, ec
+                );
+                sent += n;
+            } while (n != 0 && sent < detail::max_sendfile_step);
+            if (sent != 0)
+            {
+                bytes_sent_with_sendfile_.store(
+                    bytes_sent_with_sendfile_.load(std::memory_order_relaxed) + sent,
+                    std::memory_order_relaxed
+                );
+                core_.bytes_moved(false, count_io(bytes_sent_, sent));
+            }
+            auto self = this->shared_from_this();
+            if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again)
+            {
+                // The socket took what it could: go on once it is writable, as Asio's sendfile
+                // example does.
+                stream_.async_wait(
+                    Stream::wait_write,
+                    [self = std::move(self)](boost::system::error_code const& ec)
+                    { self->on_file_writable(ec); }
+                );
+                return true;
+            }
+            if (n != 0)
+            {
+                // The step's budget is spent and more may fit: go on after the handlers already
+                // queued, other channels' too.
+                boost::asio::post(
+                    stream_.get_executor(), [self = std::move(self)] { self->on_file_writable({}); }
+                );
+                return true;
+            }
+        }
+        // The send ends here: the file was exhausted (and closed), the kernel refused it (still
+        // open: it is pulled as any producer from now on), it failed, or close() or
+        // discard_buffers() dropped it meanwhile. The producer dies as user code.
+        bool const refused = file && !ec && file->is_open() && core_.open();
+        bool const failed = ec && core_.open();
+        std::exception_ptr error;
+        if (failed && !detail::is_disconnect(ec))
+            error = std::make_exception_ptr(boost::system::system_error(
+                ec, "asynchat::file_producer: sendfile of " + (file ? file->name() : "a file")
+            ));
+        std::unique_ptr<producer> done = core_.output.end_file(!refused);
+        {
+            hook_scope scope(*this);
+            done.reset();
+        }
+        if (error)
+            report_error(error);
+        else if (failed)
+            invoke_hook([this] { handle_close(); }); // the peer reset the connection
+        return false;
+    }
+    else
+    {
+        // Never begun: next_write() answers send_file only on a TCP socket.
+        BOOST_ASSERT(!"send_file on a stream that is not a TCP socket");
+        static_cast<void>(ec);
+        return false;
+    }
+}
+
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::on_file_writable(boost::system::error_code const& ec) noexcept
+{
+    if (!send_file(ec))
+        after_event();
 }
 
 } // namespace asynchat
