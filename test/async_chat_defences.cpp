@@ -153,8 +153,9 @@ BOOST_AUTO_TEST_SUITE(write_watermarks)
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(high_then_low_as_the_queue_fills_and_drains, Loopback, transports)
 {
-    // Setup: watermarks at 64 KiB and 1 MiB; the peer does not read yet.
-    channel_pair<Loopback, chat> p;
+    // Setup: watermarks at 64 KiB and 1 MiB; the peer does not read yet; socket buffers of
+    // 64 KiB.
+    channel_pair<Loopback, chat> p(64 << 10);
     p.channel->set_write_watermarks(64 << 10, 1 << 20);
     BOOST_CHECK_THROW(p.channel->set_write_watermarks(2, 1), std::invalid_argument);
     p.channel->start();

@@ -91,9 +91,17 @@ struct channel_pair
     socket peer{io};
     std::shared_ptr<chat> channel;
 
-    channel_pair()
+    /// `buffer_size`, if not 0, pins the channel's send buffer and the peer's receive buffer:
+    /// output then stays queued until the peer reads, whatever the kernel's buffer tuning.
+    explicit channel_pair(std::size_t buffer_size = 0)
     {
         auto [client, server] = Loopback::pair(io);
+        if (buffer_size != 0)
+        {
+            server.set_option(asio::socket_base::send_buffer_size(static_cast<int>(buffer_size)));
+            client.set_option(asio::socket_base::receive_buffer_size(static_cast<int>(buffer_size))
+            );
+        }
         peer = std::move(client);
         channel = std::make_shared<chat>(std::move(server));
     }
