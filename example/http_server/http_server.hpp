@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <sys/stat.h>
 #include <utility>
 #include <vector>
 
@@ -133,11 +134,31 @@ inline std::string respond(request const& r)
     return make("405 Method Not Allowed", "GET or POST only\n");
 }
 
+/** The file `GET /files/NAME` asks for under `root`: NAME is one file name (no '/', not
+    starting with '.'), of a regular file. nullopt when there is no such file to serve.
+*/
+inline std::optional<std::string> file_to_serve(std::string const& root, std::string_view target)
+{
+    constexpr std::string_view prefix = "/files/";
+    if (root.empty() || target.substr(0, prefix.size()) != prefix)
+        return std::nullopt;
+    std::string_view const name = target.substr(prefix.size());
+    if (name.empty() || name.front() == '.' || name.find('/') != std::string_view::npos)
+        return std::nullopt;
+    std::string path = root + "/" + std::string(name);
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+        return std::nullopt;
+    return path;
+}
+
 /// One connection: asynchat's http_request_handler.
 class request_handler : public asynchat::async_chat
 {
 public:
-    explicit request_handler(tcp::socket sock) : asynchat::async_chat(std::move(sock))
+    /// `root`: the directory `GET /files/NAME` serves from (empty: none).
+    explicit request_handler(tcp::socket sock, std::string root = {})
+        : asynchat::async_chat(std::move(sock)), root_(std::move(root))
     {
         set_terminator("\r\n\r\n");
     }
@@ -186,10 +207,39 @@ private:
     {
         handling_ = true;
         set_terminator(std::nullopt); // browsers sometimes over-send
+        if (request_.method == "GET")
+            if (auto const path = file_to_serve(root_, request_.target))
+                return serve_file(*path);
         push(respond(request_));
         close_when_done();
     }
 
+    // Medusa's way: the head, then the file as producers. HTTP/1.1 clients get it in chunks
+    // (chunked_producer over file_producer); HTTP/1.0 clients, who know no chunks, get a
+    // Content-Length and the bare file_producer, which the channel sends with sendfile(2).
+    void serve_file(std::string const& path)
+    {
+        auto file = std::make_unique<asynchat::file_producer>(path);
+        if (request_.version == "HTTP/1.0")
+        {
+            struct stat st;
+            ::stat(path.c_str(), &st);
+            push(
+                "HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+                std::to_string(st.st_size) + "\r\nConnection: close\r\n\r\n"
+            );
+            push_with_producer(std::move(file));
+        }
+        else
+        {
+            push("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                 "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+            push_with_producer(std::make_unique<asynchat::chunked_producer>(std::move(file)));
+        }
+        close_when_done();
+    }
+
+    std::string root_;
     bool reading_headers_ = true;
     bool handling_ = false;
     request request_;
@@ -199,7 +249,9 @@ private:
 class server : public asynchat::dispatcher
 {
 public:
-    server(asio::io_context& io, tcp::endpoint const& ep) : dispatcher(asio::make_strand(io))
+    /// `root`: the directory `GET /files/NAME` serves from (empty: none).
+    server(asio::io_context& io, tcp::endpoint const& ep, std::string root = {})
+        : dispatcher(asio::make_strand(io)), root_(std::move(root))
     {
         create_socket(ep.protocol());
         set_reuse_addr();
@@ -210,8 +262,11 @@ public:
 protected:
     void handle_accepted(socket_type sock, endpoint_type) override
     {
-        std::make_shared<request_handler>(std::move(sock))->start();
+        std::make_shared<request_handler>(std::move(sock), root_)->start();
     }
+
+private:
+    std::string root_;
 };
 
 } // namespace http

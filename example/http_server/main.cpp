@@ -1,7 +1,9 @@
 // asynchat: example: a small HTTP/1.0 server (GET and POST) on 127.0.0.1
 // SPDX-License-Identifier: BSL-1.0
 //
-// Usage: asynchat_example_http_server [--port N]   (0, the default, picks a free port)
+// Usage: asynchat_example_http_server [--port N] [--root DIR]
+//   --port N     0, the default, picks a free port
+//   --root DIR   serve the files of DIR as /files/NAME (chunked to HTTP/1.1 clients)
 #include <boost/asio/signal_set.hpp>
 
 #include <cstdlib>
@@ -14,10 +16,19 @@ int main(int argc, char** argv)
     try
     {
         unsigned long port = 0;
-        if (argc == 3 && std::string(argv[1]) == "--port")
-            port = std::stoul(argv[2]);
-        else if (argc != 1)
-            throw std::invalid_argument("usage: asynchat_example_http_server [--port N]");
+        std::string root;
+        for (int i = 1; i < argc; i += 2)
+        {
+            std::string const option = argv[i];
+            if (i + 1 == argc || (option != "--port" && option != "--root"))
+                throw std::invalid_argument(
+                    "usage: asynchat_example_http_server [--port N] [--root DIR]"
+                );
+            if (option == "--port")
+                port = std::stoul(argv[i + 1]);
+            else
+                root = argv[i + 1];
+        }
         if (port > 65535)
             throw std::invalid_argument("--port must be 0..65535");
 
@@ -26,14 +37,18 @@ int main(int argc, char** argv)
             io,
             http::tcp::endpoint(
                 boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)
-            )
+            ),
+            root
         );
         s->start();
         auto const p = s->local_endpoint().port();
         std::cout << "listening on 127.0.0.1:" << p << "\n"
                   << "try:  curl http://127.0.0.1:" << p << "/\n"
-                  << "      curl -d 'hello asynchat' http://127.0.0.1:" << p << "/echo\n"
-                  << "Ctrl-C stops it." << std::endl;
+                  << "      curl -d 'hello asynchat' http://127.0.0.1:" << p << "/echo\n";
+        if (!root.empty())
+            std::cout << "      curl -O http://127.0.0.1:" << p << "/files/NAME   (a file of "
+                      << root << ")\n";
+        std::cout << "Ctrl-C stops it." << std::endl;
 
         boost::asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](boost::system::error_code, int) { asynchat::close_all(io); });
