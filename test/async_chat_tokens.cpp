@@ -22,6 +22,7 @@
 #endif
 
 #include <atomic>
+#include <cstdint>
 #include <future>
 #include <memory>
 #include <optional>
@@ -413,6 +414,115 @@ BOOST_AUTO_TEST_CASE(destroying_the_io_context_destroys_pending_handlers_uncalle
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(async_flush)
+
+BOOST_AUTO_TEST_CASE(completes_once_what_was_queued_before_is_written)
+{
+    // Setup: 4 MiB queued, the peer not reading yet, 64 KiB socket buffers.
+    asio::io_context io;
+    auto [mine, peer] = loopback_tcp::pair(io);
+    small_buffers(mine, peer);
+    auto c = std::make_shared<client>(std::move(mine));
+    c->start();
+    c->push(std::string(4 << 20, 'f'));
+
+    // Event: async_flush, then more output after it; the peer starts reading later.
+    std::optional<error_code> got;
+    std::uint64_t sent_at_completion = 0;
+    c->async_flush(
+        [&](error_code ec)
+        {
+            got = ec;
+            sent_at_completion = c->bytes_sent();
+        }
+    );
+    c->push("after\n");
+    BOOST_TEST(
+        run_until(
+            io, [] { return false; }, std::chrono::milliseconds(20)
+        ) == false
+    );
+    BOOST_TEST(!got); // the peer has read nothing: the 4 MiB cannot all be written
+    std::size_t received = 0;
+    std::vector<char> buf(1 << 16);
+    while (!got)
+    {
+        boost::system::error_code ec;
+        received += peer.read_some(asio::buffer(buf), ec);
+        BOOST_TEST_REQUIRE(!ec);
+        io.poll();
+    }
+
+    // Check: success, with exactly the bytes before it sent; the rest follows.
+    BOOST_TEST(!*got);
+    BOOST_TEST(sent_at_completion >= (4u << 20));
+    BOOST_TEST(sent_at_completion < (4u << 20) + 6);
+    c->close_when_done();
+    std::string rest;
+    std::atomic<bool> done{false};
+    std::thread reader(
+        [&]
+        {
+            rest = read_to_eof(peer);
+            done = true;
+        }
+    );
+    BOOST_TEST(run_until(io, [&] { return done.load(); }));
+    reader.join();
+    BOOST_TEST(received + rest.size() == (4u << 20) + 6);
+    BOOST_TEST(rest.substr(rest.size() - 6) == "after\n");
+}
+
+BOOST_AUTO_TEST_CASE(close_first_aborts_and_a_future_reports_it)
+{
+    asio::io_context io;
+    auto [mine, peer] = loopback_tcp::pair(io);
+    small_buffers(mine, peer);
+    auto c = std::make_shared<client>(std::move(mine));
+    c->start();
+    c->push(std::string(4 << 20, 'a'));
+    auto flushed = c->async_flush(asio::use_future);
+    BOOST_TEST(
+        run_until(
+            io, [] { return false; }, std::chrono::milliseconds(20)
+        ) == false
+    );
+    c->close();
+    BOOST_TEST(run_to_completion(io));
+    BOOST_TEST_REQUIRE((flushed.wait_for(std::chrono::seconds(0)) == std::future_status::ready));
+    try
+    {
+        flushed.get();
+        BOOST_FAIL("the flush did not report the close");
+    }
+    catch (boost::system::system_error const& e)
+    {
+        BOOST_TEST(e.code() == asio::error::operation_aborted);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(with_nothing_queued_completes_soon_but_not_inline)
+{
+    asio::io_context io;
+    auto [mine, peer] = loopback_tcp::pair(io);
+    auto c = std::make_shared<client>(std::move(mine));
+    c->start();
+    BOOST_TEST(run_to_completion(io, std::chrono::milliseconds(20)) == false);
+    std::optional<error_code> got;
+    asio::post(
+        io,
+        [&]
+        {
+            c->async_flush([&](error_code ec) { got = ec; });
+            BOOST_TEST(!got);
+        }
+    );
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return got.has_value(); }));
+    BOOST_TEST(!*got);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(threads)
 
 BOOST_AUTO_TEST_CASE(fifty_clients_on_two_threads)
@@ -498,6 +608,8 @@ BOOST_AUTO_TEST_CASE(co_await_connect_push_close)
             co_await c->async_connect(acceptor.local_endpoint(), asio::use_awaitable);
             trace.push_back(c->connected() ? "connected" : "not connected");
             c->push("one\ntwo\n");
+            co_await c->async_flush(asio::use_awaitable);
+            trace.push_back(c->bytes_sent() == 8 ? "flushed" : "not flushed");
             co_await c->async_close(asio::use_awaitable);
             trace.push_back(c->connected() ? "open" : "closed");
             try
@@ -515,10 +627,10 @@ BOOST_AUTO_TEST_CASE(co_await_connect_push_close)
 
     // Check
     BOOST_TEST_REQUIRE(
-        run_until(io, [&] { return trace.size() == 3 && server && server->lines.size() == 2; })
+        run_until(io, [&] { return trace.size() == 4 && server && server->lines.size() == 2; })
     );
     BOOST_TEST(
-        trace == (std::vector<std::string>{"connected", "closed", "refused"}),
+        trace == (std::vector<std::string>{"connected", "flushed", "closed", "refused"}),
         boost::test_tools::per_element()
     );
     BOOST_TEST(

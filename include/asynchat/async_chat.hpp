@@ -316,6 +316,37 @@ public:
         );
     }
 
+    /** Complete `token` once everything queued before this call has been written (handed to
+        the operating system).
+
+        @param token A completion token (see async_connect()). Its completion signature is
+        `void(boost::system::error_code)`: no error once written; `operation_aborted` if the
+        channel closes, or discard_buffers() drops the output, first.
+
+        @par Executor
+        Call it from any thread. Calls made from one thread take effect in order with push()
+        and the others. The handler never runs inside this call; it runs on its associated
+        executor (the channel's executor by default). Built on push_callback(): like other
+        output it waits while writable() is false or a producer ahead is not ready.
+
+        @par Python
+        No equivalent (asyncio's `await writer.drain()` waits for a low watermark, not for the
+        bytes written).
+    */
+    template <class CompletionToken>
+    auto async_flush(CompletionToken&& token)
+    {
+        return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code)>(
+            [this](auto handler)
+            {
+                push_callback([op = detail::make_pending_completion(
+                                   std::move(handler), stream_.get_executor()
+                               )](boost::system::error_code const& ec) { op->complete(ec); });
+            },
+            token
+        );
+    }
+
     /** close_when_done(), and complete `token` once the channel is closed.
 
         @param token A completion token (see async_connect()). Its completion signature is
