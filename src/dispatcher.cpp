@@ -153,13 +153,20 @@ std::optional<std::pair<dispatcher::socket_type, dispatcher::endpoint_type>> dis
     endpoint_type peer;
     socket_type sock(accepted_socket_executor());
     acceptor_.accept(sock, peer, ec);
+    if (!take_accepted(ec, sock.native_handle()))
+        return std::nullopt;
+    return std::make_pair(std::move(sock), peer);
+}
+
+bool dispatcher::take_accepted(boost::system::error_code const& ec, int fd)
+{
     // Progress is a connection taken off the backlog, aborted ones included; a failure that
     // leaves the backlog as it was is not, so that the next event waits (see arm()).
     if (ec == boost::asio::error::connection_aborted)
         note_progress(wait_kind::read);
     if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again ||
         ec == boost::asio::error::connection_aborted)
-        return std::nullopt;
+        return false;
     if (is_exhaustion(ec))
     {
         // Pause instead of failing: handle_error()'s default would close the listener, and a
@@ -179,14 +186,14 @@ std::optional<std::pair<dispatcher::socket_type, dispatcher::endpoint_type>> dis
                 "error"
             );
         }
-        return std::nullopt;
+        return false;
     }
     if (ec)
         throw boost::system::system_error(ec, "accept");
     note_progress(wait_kind::read);
     accept_backoff_ = std::chrono::milliseconds(0);
-    ::fcntl(sock.native_handle(), F_SETFD, FD_CLOEXEC);
-    return std::make_pair(std::move(sock), peer);
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return true;
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include <asynchat/dispatcher_with_send.hpp>
 #include <asynchat/loop.hpp>
 
+#include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
@@ -273,6 +274,87 @@ BOOST_AUTO_TEST_CASE(accept_without_a_pending_connection)
     server->bind(localhost);
     server->listen(5);
     BOOST_TEST(!server->accept().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(accept_onto_a_concrete_strand_runs_typed_channels_on_two_threads)
+{
+    // Setup: a listener whose handle_accept() takes each connection onto a socket of type
+    // basic_stream_socket<tcp, strand<io_context::executor_type>>, and a channel over that type.
+    using strand_type = asio::strand<asio::io_context::executor_type>;
+    using strand_socket = tcp::socket::rebind_executor<strand_type>::other;
+    struct typed_echo : asynchat::basic_async_chat<strand_socket>
+    {
+        explicit typed_echo(strand_socket s, std::atomic<int>& off)
+            : basic_async_chat(std::move(s)), off_strand(off)
+        {
+            set_terminator("\n");
+        }
+        void collect_incoming_data(std::string_view d) override { _collect_incoming_data(d); }
+        void found_terminator() override
+        {
+            if (!get_executor().running_in_this_thread())
+                ++off_strand;
+            push(_get_data() + "\n");
+        }
+        std::atomic<int>& off_strand;
+    };
+    struct typed_listener : asynchat::dispatcher
+    {
+        typed_listener(asio::io_context& io, std::atomic<int>& off)
+            : dispatcher(asio::make_strand(io)), io_(io), off_(off)
+        {
+            create_socket();
+            bind({asio::ip::make_address("127.0.0.1"), 0});
+            listen(64);
+        }
+        void handle_accept() override
+        {
+            auto accepted = accept(asio::make_strand(io_.get_executor()));
+            static_assert(std::is_same_v<decltype(accepted->first.get_executor()), strand_type>);
+            if (accepted)
+                std::make_shared<typed_echo>(std::move(accepted->first), off_)->start();
+        }
+        asio::io_context& io_;
+        std::atomic<int>& off_;
+    };
+    asio::io_context io(2);
+    std::atomic<int> off_strand{0};
+    auto server = std::make_shared<typed_listener>(io, off_strand);
+    server->start();
+    auto work = asio::make_work_guard(io);
+    std::thread t1([&] { io.run_for(std::chrono::seconds(20)); });
+    std::thread t2([&] { io.run_for(std::chrono::seconds(20)); });
+
+    // Event: 20 clients at once, 50 lines each.
+    std::vector<std::thread> clients;
+    std::atomic<int> good{0};
+    for (int i = 0; i < 20; ++i)
+        clients.emplace_back(
+            [&, i]
+            {
+                asio::io_context cio;
+                tcp::socket c(cio);
+                c.connect(server->local_endpoint());
+                std::string sent, got;
+                for (int k = 0; k < 50; ++k)
+                    sent += std::to_string(i) + ":" + std::to_string(k) + "\n";
+                asio::write(c, asio::buffer(sent));
+                got.resize(sent.size());
+                asio::read(c, asio::buffer(got));
+                good += got == sent;
+            }
+        );
+    for (auto& c : clients)
+        c.join();
+    server->close();
+    asio::post(io, [&] { asynchat::close_all(io); });
+    work.reset();
+    t1.join();
+    t2.join();
+
+    // Check: every byte echoed in order, every hook on its channel's strand.
+    BOOST_TEST(good == 20);
+    BOOST_TEST(off_strand == 0);
 }
 
 BOOST_AUTO_TEST_CASE(reuse_port_spreads_connections_over_listeners_on_their_own_io_contexts)

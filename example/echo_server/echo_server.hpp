@@ -17,13 +17,16 @@ namespace echo {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-/// Answers every '\n'-terminated line with the same line.
-class echo_channel : public asynchat::async_chat
+/// Answers every '\n'-terminated line with the same line. `Socket`: a TCP socket, with
+/// Asio's type-erased executor (tcp::socket) or a concrete one (strand_socket).
+template <class Socket>
+class basic_echo_channel : public asynchat::basic_async_chat<Socket>
 {
 public:
-    explicit echo_channel(tcp::socket socket) : asynchat::async_chat(std::move(socket))
+    explicit basic_echo_channel(Socket socket)
+        : asynchat::basic_async_chat<Socket>(std::move(socket))
     {
-        set_terminator("\n");
+        this->set_terminator("\n");
     }
 
 protected:
@@ -43,13 +46,21 @@ protected:
             line_.swap(exact);
         }
         line_ += '\n';
-        push(std::string_view(line_));
+        this->push(std::string_view(line_));
         line_.clear();
     }
 
 private:
     std::string line_;
 };
+
+/// The echo channel of a one-thread server.
+using echo_channel = basic_echo_channel<tcp::socket>;
+
+/// A socket whose executor is a strand of an io_context, by its concrete type: its handlers
+/// run on the strand without any_io_executor's type erasure.
+using strand_socket =
+    tcp::socket::rebind_executor<asio::strand<asio::io_context::executor_type>>::other;
 
 /// asyncore's listening dispatcher: accepts connections and gives each one an echo_channel.
 class server : public asynchat::dispatcher
@@ -59,7 +70,8 @@ public:
     server(asio::io_context& io, tcp::endpoint const& ep, int threads = 1)
         : dispatcher(
               threads > 1 ? executor_type(asio::make_strand(io)) : executor_type(io.get_executor())
-          )
+          ),
+          io_(io), threads_(threads)
     {
         strand_per_socket = threads > 1;
         create_socket(ep.protocol());
@@ -69,14 +81,32 @@ public:
     }
 
 protected:
+    void handle_accept() override
+    {
+        if (threads_ == 1)
+            return dispatcher::handle_accept(); // accept() + handle_accepted()
+        // Several threads: each connection on a strand of its own, by its concrete type.
+        if (auto accepted = accept(asio::make_strand(io_.get_executor())))
+            start_channel<basic_echo_channel<strand_socket>>(std::move(accepted->first));
+    }
+
     void handle_accepted(socket_type sock, endpoint_type) override
     {
-        // With several threads each accepted socket has its own strand (strand_per_socket).
+        start_channel<echo_channel>(std::move(sock));
+    }
+
+private:
+    template <class Channel, class Socket>
+    static void start_channel(Socket sock)
+    {
         // Nagle would delay the small echoes: turn it off.
         boost::system::error_code ignored;
         sock.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<echo_channel>(std::move(sock))->start();
+        std::make_shared<Channel>(std::move(sock))->start();
     }
+
+    asio::io_context& io_;
+    int threads_;
 };
 
 } // namespace echo

@@ -177,6 +177,38 @@ public:
     */
     std::optional<std::pair<socket_type, endpoint_type>> accept();
 
+    /** Accept one pending connection onto a socket whose executor is `ex`, of `ex`'s own type.
+
+        For a multi-threaded server: `accept(boost::asio::make_strand(io))` gives a socket of
+        type `basic_stream_socket<tcp, strand<io_context::executor_type>>`, and a channel of
+        `basic_async_chat` over that type runs on the strand without the type-erased
+        any_io_executor: no executor copy to the heap per operation. Call it from an override
+        of handle_accept(), which then replaces accept() + handle_accepted().
+
+        @param ex The new socket's executor.
+        @return As accept(): the socket and the peer's address, or `std::nullopt` (nothing
+        pending, aborted, or descriptors exhausted: the same back-off).
+        @throws As accept().
+
+        @par Python
+        dispatcher.accept(), with Asio's `acceptor.accept(executor)`.
+    */
+    template <class Executor>
+    std::optional<
+        std::pair<typename socket_type::template rebind_executor<Executor>::other, endpoint_type>>
+    accept(Executor const& ex)
+    {
+        typename socket_type::template rebind_executor<Executor>::other sock(ex);
+        endpoint_type peer;
+        boost::system::error_code ec;
+        if (!accepting())
+            throw std::logic_error("asynchat::dispatcher::accept: the dispatcher is not listening");
+        acceptor_.accept(sock, peer, ec);
+        if (!take_accepted(ec, sock.native_handle()))
+            return std::nullopt;
+        return std::make_pair(std::move(sock), peer);
+    }
+
     /// True while listening.
     bool accepting() const noexcept { return state_ == state::accepting; }
 
@@ -250,6 +282,10 @@ private:
     void begin_connect(endpoint_type const& ep);
     void on_connect(boost::system::error_code const& ec) noexcept;
     executor_type accepted_socket_executor() const;
+    // After acceptor_.accept() gave `ec` (and the descriptor `fd`): true if a connection was
+    // taken; otherwise the accept back-off and progress rules (see accept()). Throws for other
+    // errors.
+    bool take_accepted(boost::system::error_code const& ec, int fd);
 
     socket_type socket_;
     protocol_type::acceptor acceptor_;
