@@ -12,6 +12,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include "support/child_process.hpp"
@@ -63,6 +64,39 @@ BOOST_AUTO_TEST_CASE(echoes_every_line_to_every_client)
             BOOST_TEST(io.stopped());
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(listeners_mode_serves_one_port_from_two_io_contexts)
+{
+    // Setup: the example program itself, `--listeners 2`: two io_contexts of one thread, each
+    // with its own listener on the same port (SO_REUSEPORT).
+    child_process child(
+        []
+        {
+            child_process::report_output();
+            ::execl(
+                ASYNCHAT_ECHO_SERVER_PROGRAM,
+                ASYNCHAT_ECHO_SERVER_PROGRAM,
+                "--listeners",
+                "2",
+                static_cast<char*>(nullptr)
+            );
+            throw std::runtime_error("exec failed");
+        }
+    );
+    std::string const line = child.read_line_with("listening on 127.0.0.1:");
+    BOOST_TEST_REQUIRE(!line.empty());
+    echo::tcp::endpoint const server(
+        asio::ip::make_address_v4("127.0.0.1"),
+        static_cast<unsigned short>(std::stoul(line.substr(line.rfind(':') + 1)))
+    );
+
+    // Event and check: 32 clients, each answered (the kernel spreads them over the listeners).
+    for (int i = 0; i < 32; ++i)
+        BOOST_TEST(
+            exchange_once(server, "client " + std::to_string(i) + "\n") ==
+            "client " + std::to_string(i) + "\n"
+        );
 }
 
 BOOST_AUTO_TEST_CASE(keeps_listening_through_descriptor_exhaustion)

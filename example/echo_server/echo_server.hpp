@@ -67,7 +67,8 @@ class server : public asynchat::dispatcher
 {
 public:
     /// `threads`: how many threads will run `io`. With one, no strands are needed.
-    server(asio::io_context& io, tcp::endpoint const& ep, int threads = 1)
+    /// `reuse_port`: share the port with other listeners (one per io_context, SO_REUSEPORT).
+    server(asio::io_context& io, tcp::endpoint const& ep, int threads = 1, bool reuse_port = false)
         : dispatcher(
               threads > 1 ? executor_type(asio::make_strand(io)) : executor_type(io.get_executor())
           ),
@@ -76,6 +77,8 @@ public:
         strand_per_socket = threads > 1;
         create_socket(ep.protocol());
         set_reuse_addr();
+        if (reuse_port)
+            set_reuse_port();
         bind(ep);
         listen(1024);
     }
