@@ -8,7 +8,8 @@
 // pingpong is W = 1 with per-request latency; idle opens C connections, makes one exchange on
 // each, prints "ready", and holds them for S seconds. Every echoed byte is compared with what
 // was sent. The result is one line of key=value pairs on stdout; loadgen_cpu is the share of a
-// core the load generator itself used while measuring (near 1: it, not the server, was the limit).
+// core the load generator itself used while measuring (near 1: it, not the server, was the limit);
+// total_lines counts every line echoed, warm-up included (for callgrind totals).
 #include <boost/asio.hpp>
 
 #include <algorithm>
@@ -277,7 +278,8 @@ int main(int argc, char** argv)
                   << " p50_us=" << percentile(st.latencies_us, 0.5)
                   << " p99_us=" << percentile(st.latencies_us, 0.99)
                   << " p999_us=" << percentile(st.latencies_us, 0.999)
-                  << " loadgen_cpu=" << cpu_share << " errors=" << st.errors << std::endl;
+                  << " loadgen_cpu=" << cpu_share << " errors=" << st.errors
+                  << " total_lines=" << st.lines << std::endl;
         return st.errors == 0 ? 0 : 1;
     }
     catch (std::exception const& e)
