@@ -40,9 +40,11 @@ using loopback_local = asynchat::testing::unix_stream;
 using transports = boost::mpl::list<loopback_tcp, loopback_local>;
 
 /** A channel of type `Chat<socket>` on one end of a connected pair, and the peer's socket on
-    the other, both on the fixture's own io_context. The channel is not started.
+    the other, both on the fixture's own io_context. The channel is not started. `Chat` may have
+    more, defaulted, parameters (`chat<Stream, Timer = steady_timer>`): clang 14 matches such a
+    template only to a variadic template template parameter.
 */
-template <class Loopback, template <class> class Chat>
+template <class Loopback, template <class...> class Chat>
 struct channel_pair
 {
     using socket = typename Loopback::socket;
