@@ -6,6 +6,7 @@
 
 #define BOOST_TEST_MODULE async_chat_defences
 #include <asynchat/error.hpp>
+#include <asynchat/testing/manual_clock.hpp>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -16,10 +17,11 @@
 #include <vector>
 
 #include "support/loopback.hpp"
-#include "support/manual_clock.hpp"
 
 namespace asio = boost::asio;
 using namespace asynchat::test;
+using asynchat::testing::manual_clock;
+using asynchat::testing::manual_timer;
 
 namespace {
 
@@ -85,13 +87,6 @@ private:
 // The same channel, its timeouts on the test's clock.
 template <class Stream>
 using manual_chat = chat<Stream, manual_timer>;
-
-// Let the channel run for a moment of real time (its manual timer is looked at every 1 ms).
-void settle(asio::io_context& io)
-{
-    io.restart();
-    io.run_for(std::chrono::milliseconds(20));
-}
 
 // Write `data` from the peer without blocking: more than a socket buffer holds must wait for
 // the channel to read.

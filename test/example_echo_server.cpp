@@ -55,7 +55,7 @@ BOOST_AUTO_TEST_CASE(echoes_every_line_to_every_client)
 
             // Check: all of it back, on every connection.
             for (auto& c : clients)
-                BOOST_TEST(read_all(c) == lines);
+                BOOST_TEST(read_to_eof(c) == lines);
             // Once the server stops accepting and every channel has closed, run() returns.
             server->close();
             work.reset();

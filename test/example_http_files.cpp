@@ -75,7 +75,7 @@ std::string fetch(std::string const& root, std::string const& request)
         [&]
         {
             asio::write(client, asio::buffer(request));
-            answer = read_all(client);
+            answer = read_to_eof(client);
             done = true;
         }
     );

@@ -5,24 +5,26 @@
 #include "http_server/http_server.hpp"
 
 #define BOOST_TEST_MODULE example_http_server
+#include <asynchat/testing.hpp>
+
 #include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <atomic>
 #include <iostream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/child_process.hpp"
 #include "support/loopback.hpp"
 
 namespace asio = boost::asio;
+namespace at = asynchat::testing;
 using namespace asynchat::test;
 
 namespace {
 
-// Send `raw` in pieces of `piece` bytes, half-close, and return the whole answer.
+// Send `raw` to a fresh server in pieces of `piece` bytes, and return the whole answer, read
+// until the server closes.
 std::string exchange(std::string const& raw, std::size_t piece = 1 << 20)
 {
     asio::io_context io;
@@ -30,29 +32,20 @@ std::string exchange(std::string const& raw, std::size_t piece = 1 << 20)
         io, http::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)
     );
     s->start();
-    http::tcp::socket client(io);
-    client.connect(s->local_endpoint());
-    std::string answer;
-    std::atomic<bool> done{false};
-    std::thread peer(
-        [&]
-        {
-            // The server may answer and close before the last bytes (trailing garbage) are sent.
-            boost::system::error_code ec;
-            for (std::size_t pos = 0; pos < raw.size() && !ec; pos += piece)
-                asio::write(
-                    client, asio::buffer(raw.data() + pos, std::min(piece, raw.size() - pos)), ec
-                );
-            answer = read_all(client);
-            done = true;
-        }
-    );
-    BOOST_TEST(run_until(io, [&] { return done && asynchat::channel_count(io) == 1; }));
-    peer.join();
+    auto peer = at::scripted_peer<http::tcp::socket>::connect(io, s->local_endpoint());
+    at::split cuts;
+    for (std::size_t pos = piece; pos < raw.size(); pos += piece)
+        cuts.push_back(pos);
+    peer.send(raw, cuts);
+    BOOST_TEST(run_until(io, [&] { return peer.ended() && asynchat::channel_count(io) == 1; }));
     s->close();
     io.poll();
-    return answer;
+    return peer.take();
 }
+
+// A request_handler on the channel's end of a pair, its hooks recorded.
+auto const make_handler = [](http::tcp::socket s)
+{ return std::make_shared<at::recorded<http::request_handler>>(std::move(s)); };
 
 std::string body_of(std::string const& answer)
 {
@@ -141,6 +134,105 @@ BOOST_AUTO_TEST_CASE(answers_bad_requests_with_400)
         body_of(exchange("POST / HTTP/1.0\r\nContent-Length: lots\r\n\r\n")) ==
         "bad request: bad Content-Length\n"
     );
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(split_points)
+
+// The handler alone, on one end of a loopback pair, fed each request cut at every place (and
+// at every pair of places), and compared with the request in one piece: the answer, the close,
+// the hooks (the head, then the body, as found_terminator() got them).
+
+BOOST_AUTO_TEST_CASE(a_get_is_answered_the_same_at_every_split)
+{
+    // Setup: a 35-byte GET; every single cut, every pair (561 runs), a byte a read, 50 random.
+    std::string const get = "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    at::split_options options;
+    options.policies = {
+        at::split_policy::every_boundary(),
+        at::split_policy::every_pair(64),
+        at::split_policy::one_byte_at_a_time(),
+        at::split_policy::seeded_random(15, 50)};
+
+    // Event
+    auto const report = at::check_splits<at::tcp_v4>(make_handler, get, options);
+
+    // Check: the same everywhere, and right: 200, the body, closed after the answer.
+    BOOST_TEST(report.same(), report.message());
+    std::size_t const n = get.size();
+    BOOST_TEST(report.runs == 1 + (n - 1) + (n - 1) * (n - 2) / 2 + 1 + 50);
+    BOOST_TEST(report.unsplit.received.rfind("HTTP/1.0 200 OK\r\n", 0) == 0u);
+    BOOST_TEST(body_of(report.unsplit.received) == "hello from asynchat\n");
+    BOOST_TEST(report.unsplit.closed);
+    BOOST_TEST(
+        report.unsplit.hooks ==
+            (std::vector<std::string>{
+                "found_terminator \"GET / HTTP/1.0\\r\\nHost: localhost\"", "handle_close"}),
+        boost::test_tools::per_element()
+    );
+}
+
+BOOST_AUTO_TEST_CASE(a_post_with_a_body_is_answered_the_same_at_every_split)
+{
+    // Setup: a 54-byte POST whose 11-byte body comes after the head's "\r\n\r\n": every
+    // single cut, every pair (1,378 runs), a byte a read, 50 random.
+    std::string const post = "POST /form HTTP/1.0\r\nContent-Length: 11\r\n\r\nhello world";
+    at::split_options options;
+    options.policies = {
+        at::split_policy::every_boundary(),
+        at::split_policy::every_pair(64),
+        at::split_policy::one_byte_at_a_time(),
+        at::split_policy::seeded_random(16, 50)};
+
+    // Event
+    auto const report = at::check_splits<at::tcp_v4>(make_handler, post, options);
+
+    // Check: the numeric terminator took exactly the body, whatever the reads.
+    BOOST_TEST(report.same(), report.message());
+    std::size_t const n = post.size();
+    BOOST_TEST(report.runs == 1 + (n - 1) + (n - 1) * (n - 2) / 2 + 1 + 50);
+    BOOST_TEST(body_of(report.unsplit.received) == "received 11 bytes: hello world\n");
+    BOOST_TEST(report.unsplit.closed);
+    BOOST_TEST(
+        report.unsplit.hooks ==
+            (std::vector<std::string>{
+                "found_terminator \"POST /form HTTP/1.0\\r\\nContent-Length: 11\"",
+                "found_terminator \"hello world\"",
+                "handle_close"}),
+        boost::test_tools::per_element()
+    );
+}
+
+BOOST_AUTO_TEST_CASE(a_long_body_and_trailing_bytes_at_random_splits)
+{
+    // Setup: a 5,016-byte body followed by bytes the handler must ignore; a byte a read, and
+    // 30 random splits of up to 64 cuts.
+    std::string const body = "name=value&more=" + std::string(5000, 'z');
+    std::string const post =
+        "POST /form HTTP/1.0\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+        body + "GARBAGE AFTER THE BODY";
+    at::split_options options;
+    options.policies = {
+        at::split_policy::one_byte_at_a_time(), at::split_policy::seeded_random(17, 30, 64)};
+
+    // Event
+    auto const report = at::check_splits<at::tcp_v4>(make_handler, post, options);
+
+    // Check
+    BOOST_TEST(report.same(), report.message());
+    BOOST_TEST(
+        body_of(report.unsplit.received) ==
+        "received " + std::to_string(body.size()) + " bytes: " + body + "\n"
+    );
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_request_is_refused_the_same_at_every_split)
+{
+    auto const report = at::check_splits<at::tcp_v4>(make_handler, "NONSENSE\r\n\r\n");
+    BOOST_TEST(report.same(), report.message());
+    BOOST_TEST(body_of(report.unsplit.received) == "bad request: malformed request line\n");
+    BOOST_TEST(report.unsplit.closed);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -44,7 +44,7 @@ BOOST_AUTO_TEST_CASE(answers_as_the_python_original)
     std::thread reader(
         [&]
         {
-            answer = read_all(client);
+            answer = read_to_eof(client);
             done = true;
         }
     );

@@ -282,7 +282,7 @@ BOOST_AUTO_TEST_CASE(test_send)
     asynchat::loop(io, std::chrono::milliseconds(1), 1);
 
     // Check
-    BOOST_TEST(read_all(conn) == data + data + "\n");
+    BOOST_TEST(read_to_eof(conn) == data + data + "\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

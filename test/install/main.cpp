@@ -1,10 +1,10 @@
-// asynchat: a consumer of the installed package: one line over a local socket pair
+// asynchat: a consumer of the installed package: one line over a local socket pair, through the
+// test kit
 // SPDX-License-Identifier: BSL-1.0
 #include <asynchat.hpp>
+#include <asynchat/testing.hpp>
 
-#include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/read.hpp>
 
 #include <cctype>
 #include <iostream>
@@ -15,7 +15,7 @@ using socket_type = asio::local::stream_protocol::socket;
 class upper_chat : public asynchat::basic_async_chat<socket_type>
 {
 public:
-    using basic_async_chat::basic_async_chat;
+    explicit upper_chat(socket_type s) : basic_async_chat(std::move(s)) { set_terminator("\n"); }
 
 protected:
     void collect_incoming_data(std::string_view data) override { _collect_incoming_data(data); }
@@ -31,23 +31,20 @@ protected:
 
 int main()
 {
-    asio::io_context io;
-    socket_type a(io), b(io);
-    asio::local::connect_pair(a, b);
-    auto chat = std::make_shared<upper_chat>(std::move(b));
-    chat->set_terminator("\n");
-    chat->start();
-    asio::write(a, asio::buffer(std::string("installed\n")));
-    io.run_for(std::chrono::seconds(5));
-    std::string answer(10, '\0');
-    asio::read(a, asio::buffer(answer));
-    std::cout << "consumer got: " << answer;
+    // The test kit is installed with the library: a channel on a Unix socket pair is sent the
+    // line in two pieces, and what it answered is recorded.
+    auto const record = asynchat::testing::replay<asynchat::testing::unix_stream>(
+        [](socket_type s) { return std::make_shared<upper_chat>(std::move(s)); }, "installed\n", {4}
+    );
+    std::cout << "consumer got: " << record.received;
 #ifdef ASYNCHAT_HAS_ZLIB
     // A library built with zlib: this links only if the package config found ZLIB again.
-    asynchat::compressed_producer compressed(std::make_unique<asynchat::simple_producer>(answer));
+    asynchat::compressed_producer compressed(
+        std::make_unique<asynchat::simple_producer>(record.received)
+    );
     if (compressed.more().size() < 2)
         return 1;
     std::cout << "compressed_producer linked\n";
 #endif
-    return answer == "INSTALLED\n" ? 0 : 1;
+    return record.received == "INSTALLED\n" && record.closed ? 0 : 1;
 }
