@@ -71,7 +71,10 @@ void dispatcher::set_reuse_port()
 {
     using reuse_port = boost::asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
     if (!socket_.is_open())
-        create_socket();
+        throw std::logic_error(
+            "asynchat::dispatcher::set_reuse_port: no socket yet: call create_socket() first "
+            "(its protocol, IPv4 or IPv6, is the listener's)"
+        );
     boost::system::error_code ec;
     socket_.set_option(reuse_port(true), ec);
     if (ec)

@@ -1,11 +1,15 @@
 // asynchat: file_dispatcher
 // SPDX-License-Identifier: BSL-1.0
+#include <asynchat/detail/sigpipe.hpp>
 #include <asynchat/file_dispatcher.hpp>
 
 #include <boost/asio/error.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <cerrno>
+#include <stdexcept>
+#include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace asynchat {
@@ -14,6 +18,18 @@ namespace {
 
 int checked_dup(int fd)
 {
+    struct stat st
+    {
+    };
+    if (::fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+        // epoll refuses them (EPERM), which would surface later as "wait: Operation not
+        // permitted" (found by a user); select(), under asyncore, reports them always ready.
+        throw std::invalid_argument(
+            "asynchat::file_dispatcher: fd " + std::to_string(fd) + " is a " +
+            (S_ISREG(st.st_mode) ? "regular file" : "directory") +
+            ", which the reactor (epoll) cannot wait for: give it a pipe, a terminal or a "
+            "socket; send a file with file_producer"
+        );
     int const copy = ::dup(fd);
     if (copy < 0)
         throw boost::system::system_error(
@@ -59,7 +75,10 @@ std::size_t file_dispatcher::read_some(char* data, std::size_t size, boost::syst
 std::size_t
 file_dispatcher::write_some(char const* data, std::size_t size, boost::system::error_code& ec)
 {
-    return descriptor_.write_some(boost::asio::buffer(data, size), ec);
+    // A pipe whose reader is gone raises SIGPIPE: report broken_pipe instead of dying of it.
+    return detail::without_sigpipe(
+        [&] { return descriptor_.write_some(boost::asio::buffer(data, size), ec); }
+    );
 }
 
 void file_dispatcher::close_handle() noexcept

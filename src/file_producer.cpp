@@ -1,5 +1,6 @@
 // asynchat: file_producer, and the sendfile(2) step a TCP channel sends it with
 // SPDX-License-Identifier: BSL-1.0
+#include <asynchat/detail/sigpipe.hpp>
 #include <asynchat/file_producer.hpp>
 
 #include <boost/system/system_error.hpp>
@@ -90,6 +91,16 @@ void file_producer::examine()
         close(); // a constructor that throws leaves no descriptor behind
         throw_errno(err, "cannot read " + name_);
     }
+    if (!regular_ && (flags & O_NONBLOCK) != 0)
+    {
+        // more() could only fail with EAGAIN whenever the writer is behind (found by a user).
+        close();
+        throw std::invalid_argument(
+            "asynchat::file_producer: " + name_ +
+            " is a non-blocking pipe or socket: read it with a file_dispatcher, or a producer "
+            "that returns not_ready() and resume()s when the descriptor is readable"
+        );
+    }
 }
 
 file_producer::~file_producer() { close(); }
@@ -133,29 +144,19 @@ std::size_t send_file(
     ec.clear();
     if (!file.zero_copy())
         return 0;
-    // sendfile(2) has no MSG_NOSIGNAL: writing to a connection the peer reset raises SIGPIPE,
-    // whose default action ends the process. Block it in this thread for the call, and take
-    // back the one the call raised, if it raised one and none was blocked and pending before;
-    // a process that ignores SIGPIPE, or blocks it, is left as it was.
-    sigset_t pipe_only;
-    sigset_t before;
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    ::pthread_sigmask(SIG_BLOCK, &pipe_only, &before);
+    // sendfile(2) has no MSG_NOSIGNAL: writing to a connection the peer reset raises SIGPIPE.
     off_t at = static_cast<off_t>(file.offset_);
-    ssize_t n;
-    do
-        n = ::sendfile(socket, file.fd_, &at, std::min(max_bytes, max_sendfile));
-    while (n < 0 && errno == EINTR);
-    int const err = n < 0 ? errno : 0;
-    if (err == EPIPE && !sigismember(&before, SIGPIPE))
-    {
-        timespec const now{0, 0};
-        while (::sigtimedwait(&pipe_only, nullptr, &now) < 0 && errno == EINTR)
+    ssize_t const n = without_sigpipe(
+        [&]
         {
+            ssize_t k;
+            do
+                k = ::sendfile(socket, file.fd_, &at, std::min(max_bytes, max_sendfile));
+            while (k < 0 && errno == EINTR);
+            return k;
         }
-    }
-    ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+    );
+    int const err = n < 0 ? errno : 0;
     if (n > 0)
     {
         file.offset_ += static_cast<std::uint64_t>(n);

@@ -13,6 +13,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <cstdio>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -936,6 +937,31 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(pushed_literals_keep_their_nuls, Loopback, transpo
     // Check: the exact bytes, then EOF.
     BOOST_TEST_REQUIRE(run_until(p.io, [&] { return reader.eof; }));
     BOOST_TEST(reader.received == std::string("a\0b\0\0x\0yce", 10));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_filled_char_buffer_is_a_c_string, Loopback, transports)
+{
+    // Setup: replies built the C way, in writable buffers bigger than what they hold (found by
+    // a user: the whole 64-byte buffer went out, NULs and all).
+    channel_pair<Loopback, recording_chat> p;
+    peer_reader<typename Loopback::socket> reader(p.peer);
+    reader.start();
+    char line[64];
+    std::snprintf(line, sizeof line, "250 OK %d\r\n", 42);
+    char term[8] = "\r\n";
+    p.channel->set_terminator(term);
+    p.channel->start();
+
+    // Event: the buffer through every entry point that takes bytes.
+    p.channel->push(line);
+    p.channel->push_with_producer(line);
+    p.channel->push_with_producer(std::make_unique<asynchat::simple_producer>(line));
+    p.channel->close_when_done();
+
+    // Check: the string each time, no NUL; the terminator is the two bytes.
+    BOOST_TEST_REQUIRE(run_until(p.io, [&] { return reader.eof; }));
+    BOOST_TEST(reader.received == "250 OK 42\r\n250 OK 42\r\n250 OK 42\r\n");
+    BOOST_TEST(std::get<std::string>(p.channel->get_terminator()) == "\r\n");
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(nullptr_is_the_none_terminator, Loopback, transports)

@@ -405,6 +405,14 @@ BOOST_AUTO_TEST_CASE(reuse_port_spreads_connections_over_listeners_on_their_own_
 BOOST_AUTO_TEST_CASE(without_reuse_port_a_second_listener_cannot_bind)
 {
     asio::io_context io;
+    // Before create_socket() there is no socket to set it on: said so, not guessed as IPv4.
+    auto bare = std::make_shared<probe>(io.get_executor());
+    BOOST_CHECK_EXCEPTION(
+        bare->set_reuse_port(),
+        std::logic_error,
+        [](std::logic_error const& e)
+        { return std::string(e.what()).find("call create_socket() first") != std::string::npos; }
+    );
     auto first = std::make_shared<echo_listener>(io.get_executor(), 64, 0, true);
     auto const port = first->local_endpoint().port();
     BOOST_CHECK_THROW(
@@ -975,16 +983,19 @@ BOOST_AUTO_TEST_CASE(a_literal_keeps_its_nuls)
 
     // Event: literals with NULs, and a C string.
     char const* const c_string = "cd\0ef";
+    char buffer[32] = "gh"; // a writable buffer: a C string
     std::size_t const literal = d->send("a\0b");
     std::size_t const pointer = d->send(c_string);
+    std::size_t const in_buffer = d->send(buffer);
     std::size_t const queued_literal = queued->send("\0z\0");
 
-    // Check: every byte of the literal (b"a\0b" is three bytes in Python); a C string up to its
-    // first NUL.
+    // Check: every byte of the literal (b"a\0b" is three bytes in Python); a C string, in a
+    // buffer too, up to its first NUL.
     BOOST_TEST(literal == 3u);
     BOOST_TEST(pointer == 2u);
+    BOOST_TEST(in_buffer == 2u);
     BOOST_TEST(queued_literal == 3u);
-    BOOST_TEST(read_some_bytes(io, peer, 5) == std::string("a\0bcd", 5));
+    BOOST_TEST(read_some_bytes(io, peer, 7) == std::string("a\0bcdgh", 7));
     BOOST_TEST(read_some_bytes(io, peer2, 3) == std::string("\0z\0", 3));
     d->close();
     queued->close();

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstddef>
+#include <cstdlib>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -399,11 +400,34 @@ BOOST_AUTO_TEST_CASE(a_megabyte_crosses_a_pipe_between_two_file_dispatchers)
     BOOST_TEST(!reader->connected());
 }
 
+BOOST_AUTO_TEST_CASE(a_regular_file_is_refused_with_a_message)
+{
+    // A user's file_dispatcher on a regular file failed later with "wait: Operation not
+    // supported"; epoll cannot wait for files.
+    asio::io_context io;
+    char path[] = "/tmp/asynchat-file-dispatcher-XXXXXX";
+    int const fd = ::mkstemp(path);
+    BOOST_TEST_REQUIRE(fd >= 0);
+    ::unlink(path);
+    BOOST_CHECK_EXCEPTION(
+        std::make_shared<asynchat::file_dispatcher>(io.get_executor(), fd),
+        std::invalid_argument,
+        [&](std::invalid_argument const& e)
+        {
+            std::string const what = e.what();
+            return what.find("fd " + std::to_string(fd) + " is a regular file") !=
+                   std::string::npos;
+        }
+    );
+    ::close(fd);
+}
+
 BOOST_AUTO_TEST_CASE(a_reader_gone_calls_handle_close)
 {
-    // Setup: a writer whose reader is already gone. SIGPIPE is ignored, as the Python
-    // interpreter does at startup: the write then fails with EPIPE instead of ending the process.
-    std::signal(SIGPIPE, SIG_IGN);
+    // Setup: a writer whose reader is already gone, SIGPIPE at its default action (ending the
+    // process; Python ignores it at startup, an Asio program does not): the dispatcher blocks
+    // it around the write, which then fails with EPIPE (found by a user: the process died).
+    std::signal(SIGPIPE, SIG_DFL);
     asio::io_context io;
     pipe_fds p;
     auto writer = std::make_shared<file_writer>(io.get_executor(), p.write_end(), "never read");
@@ -415,7 +439,11 @@ BOOST_AUTO_TEST_CASE(a_reader_gone_calls_handle_close)
         io, [&] { return !writer->connected(); }, 5s
     ));
 
-    // Check: a broken pipe is a disconnect (CPython's _DISCONNECTED has EPIPE), not an error.
+    // Check: a broken pipe is a disconnect (CPython's _DISCONNECTED has EPIPE), not an error;
+    // no SIGPIPE left pending for the thread.
+    sigset_t pending;
+    ::sigpending(&pending);
+    BOOST_TEST(!sigismember(&pending, SIGPIPE));
     BOOST_TEST(writer->closes == 1);
     BOOST_TEST(writer->errors.empty());
     BOOST_TEST(asynchat::channel_count(io) == 0u);

@@ -363,6 +363,28 @@ BOOST_AUTO_TEST_CASE(a_pipe_is_read_to_its_end)
     BOOST_TEST(!p.is_open());
 }
 
+BOOST_AUTO_TEST_CASE(a_non_blocking_pipe_is_refused_with_a_message)
+{
+    // A user's non-blocking pipe made more() fail with EAGAIN and the channel close unsent.
+    int ends[2];
+    BOOST_TEST_REQUIRE(::pipe(ends) == 0);
+    BOOST_TEST_REQUIRE(::fcntl(ends[0], F_SETFL, O_NONBLOCK) == 0);
+    std::size_t const before = open_descriptors();
+    BOOST_CHECK_EXCEPTION(
+        file_producer{ends[0]},
+        std::invalid_argument,
+        [&](std::invalid_argument const& e)
+        {
+            std::string const what = e.what();
+            return what.find("fd " + std::to_string(ends[0])) != std::string::npos &&
+                   what.find("non-blocking pipe") != std::string::npos;
+        }
+    );
+    BOOST_TEST(open_descriptors() == before); // the duplicate is closed again
+    ::close(ends[0]);
+    ::close(ends[1]);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 //----------------------------------------------------------------------------

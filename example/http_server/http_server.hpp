@@ -10,13 +10,17 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstddef>
+#include <fcntl.h>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -27,6 +31,9 @@ using asio::ip::tcp;
 
 /// The largest body the server accepts.
 inline constexpr std::size_t max_body = 1 << 20;
+
+/// The largest request head (request line and headers) the server accepts.
+inline constexpr std::size_t max_head = 64 << 10;
 
 /// A parsed request head, and its body once read.
 struct request
@@ -134,10 +141,28 @@ inline std::string respond(request const& r)
     return make("405 Method Not Allowed", "GET or POST only\n");
 }
 
-/** The file `GET /files/NAME` asks for under `root`: NAME is one file name (no '/', not
-    starting with '.'), of a regular file. nullopt when there is no such file to serve.
+/// An open file: its descriptor (closed on destruction) and its size.
+struct open_file
+{
+    int fd = -1;
+    std::size_t size = 0;
+
+    open_file() = default;
+    open_file(open_file&& o) noexcept : fd(std::exchange(o.fd, -1)), size(o.size) {}
+    open_file& operator=(open_file&&) = delete;
+    ~open_file()
+    {
+        if (fd >= 0)
+            ::close(fd);
+    }
+};
+
+/** Open the file `GET /files/NAME` asks for under `root`: NAME is one file name (no '/', not
+    starting with '.'), of a regular file that is not a symbolic link (O_NOFOLLOW: a link must
+    not lead out of `root`). Its size is the opened file's, so that Content-Length and the bytes
+    sent agree. nullopt when there is no such file to serve.
 */
-inline std::optional<std::string> file_to_serve(std::string const& root, std::string_view target)
+inline std::optional<open_file> file_to_serve(std::string const& root, std::string_view target)
 {
     constexpr std::string_view prefix = "/files/";
     if (root.empty() || target.substr(0, prefix.size()) != prefix)
@@ -145,11 +170,14 @@ inline std::optional<std::string> file_to_serve(std::string const& root, std::st
     std::string_view const name = target.substr(prefix.size());
     if (name.empty() || name.front() == '.' || name.find('/') != std::string_view::npos)
         return std::nullopt;
-    std::string path = root + "/" + std::string(name);
+    std::string const path = root + "/" + std::string(name);
+    open_file f;
+    f.fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
-    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    if (f.fd < 0 || ::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode))
         return std::nullopt;
-    return path;
+    f.size = static_cast<std::size_t>(st.st_size);
+    return f;
 }
 
 /// One connection: asynchat's http_request_handler.
@@ -161,6 +189,10 @@ public:
         : asynchat::async_chat(std::move(sock)), root_(std::move(root))
     {
         set_terminator("\r\n\r\n");
+        // Defences CPython's handler lacks: a head of at most 64 KiB (the body's limit is
+        // max_body), and no connection idle for more than 30 s.
+        set_max_message_size(max_head);
+        set_idle_timeout(std::chrono::seconds(30));
     }
 
 protected:
@@ -180,7 +212,10 @@ protected:
                 request_ = parse_head(_get_data());
                 std::size_t const length = content_length(request_);
                 if (request_.method == "POST" && length != 0)
+                {
+                    set_max_message_size(length);
                     return set_terminator(length); // the body comes next
+                }
                 handle_request();
             }
             else if (!handling_)
@@ -193,6 +228,7 @@ protected:
         {
             handling_ = true;
             set_terminator(std::nullopt);
+            set_max_message_size(std::numeric_limits<std::size_t>::max());
             std::string const body = std::string("bad request: ") + e.what() + "\n";
             push(
                 "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: " +
@@ -206,10 +242,11 @@ private:
     void handle_request()
     {
         handling_ = true;
-        set_terminator(std::nullopt); // browsers sometimes over-send
+        set_terminator(std::nullopt); // browsers sometimes over-send: ignored, without limit
+        set_max_message_size(std::numeric_limits<std::size_t>::max());
         if (request_.method == "GET")
-            if (auto const path = file_to_serve(root_, request_.target))
-                return serve_file(*path);
+            if (auto file = file_to_serve(root_, request_.target))
+                return serve_file(*file);
         push(respond(request_));
         close_when_done();
     }
@@ -217,16 +254,14 @@ private:
     // Medusa's way: the head, then the file as producers. HTTP/1.1 clients get it in chunks
     // (chunked_producer over file_producer); HTTP/1.0 clients, who know no chunks, get a
     // Content-Length and the bare file_producer, which the channel sends with sendfile(2).
-    void serve_file(std::string const& path)
+    void serve_file(open_file const& f)
     {
-        auto file = std::make_unique<asynchat::file_producer>(path);
+        auto file = std::make_unique<asynchat::file_producer>(f.fd); // a duplicate of f.fd
         if (request_.version == "HTTP/1.0")
         {
-            struct stat st;
-            ::stat(path.c_str(), &st);
             push(
                 "HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
-                std::to_string(st.st_size) + "\r\nConnection: close\r\n\r\n"
+                std::to_string(f.size) + "\r\nConnection: close\r\n\r\n"
             );
             push_with_producer(std::move(file));
         }

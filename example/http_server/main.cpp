@@ -8,6 +8,8 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <string>
+#include <sys/stat.h>
 
 #include "http_server.hpp"
 
@@ -24,10 +26,21 @@ int main(int argc, char** argv)
                 throw std::invalid_argument(
                     "usage: asynchat_example_http_server [--port N] [--root DIR]"
                 );
+            std::string const value = argv[i + 1];
             if (option == "--port")
-                port = std::stoul(argv[i + 1]);
+            {
+                if (value.empty() || value.size() > 5 ||
+                    value.find_first_not_of("0123456789") != std::string::npos)
+                    throw std::invalid_argument("--port wants a number, not '" + value + "'");
+                port = std::stoul(value);
+            }
             else
-                root = argv[i + 1];
+            {
+                struct stat st;
+                if (::stat(value.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+                    throw std::invalid_argument("--root: '" + value + "' is not a directory");
+                root = value;
+            }
         }
         if (port > 65535)
             throw std::invalid_argument("--port must be 0..65535");
@@ -47,7 +60,7 @@ int main(int argc, char** argv)
                   << "      curl -d 'hello asynchat' http://127.0.0.1:" << p << "/echo\n";
         if (!root.empty())
             std::cout << "      curl -O http://127.0.0.1:" << p << "/files/NAME   (a file of "
-                      << root << ")\n";
+                      << root << "; -0 for HTTP/1.0, sent with sendfile)\n";
         std::cout << "Ctrl-C stops it." << std::endl;
 
         boost::asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -397,6 +397,13 @@ public:
         set_terminator(std::string_view(term, detail::array_bytes(term)));
     }
 
+    /// Set a string terminator from a writable char buffer: up to its first NUL.
+    template <std::size_t N>
+    void set_terminator(char (&term)[N])
+    {
+        set_terminator(std::string_view(term, detail::buffer_bytes(term)));
+    }
+
     /// Set a string terminator from a NUL-terminated string (up to its first NUL).
     template <class CharPtr, std::enable_if_t<detail::is_c_string_v<CharPtr>, int> = 0>
     void set_terminator(CharPtr const& term)
@@ -437,8 +444,8 @@ public:
         {
             if (count < 0)
                 throw std::invalid_argument(
-                    "asynchat::async_chat::set_terminator: the number of received bytes must be "
-                    "positive"
+                    "asynchat::async_chat::set_terminator: the number of received bytes must not "
+                    "be negative"
                 );
         }
         core_.input.set_terminator(static_cast<std::size_t>(count));
@@ -505,6 +512,15 @@ public:
         push(std::string_view(data, detail::array_bytes(data)));
     }
 
+    /** Queue the C string in a writable char buffer (`char line[64]; snprintf(line, ...)`): up
+        to its first NUL, not the whole buffer.
+    */
+    template <std::size_t N>
+    void push(char (&data)[N])
+    {
+        push(std::string_view(data, detail::buffer_bytes(data)));
+    }
+
     /** Queue a copy of the NUL-terminated `data` (up to its first NUL).
 
         @throws std::invalid_argument if `data` is null.
@@ -536,6 +552,13 @@ public:
     void push_with_producer(char const (&data)[N])
     {
         push_with_producer(std::string(data, detail::array_bytes(data)));
+    }
+
+    /// Queue the C string in a writable char buffer, as push(char (&)[N]) does.
+    template <std::size_t N>
+    void push_with_producer(char (&data)[N])
+    {
+        push_with_producer(std::string(data, detail::buffer_bytes(data)));
     }
 
     /// Refused at compile time: use a producer or data.

@@ -142,7 +142,8 @@ public:
         thread (set strand_per_socket to false), and channels never share a thread.
 
         @throws boost::system::system_error if the system refuses the option (unlike
-        set_reuse_addr(), whose errors asyncore ignores: a server that relies on it must know).
+        set_reuse_addr(), whose errors asyncore ignores: a server that relies on it must know);
+        std::logic_error before create_socket().
 
         @par Python
         No asyncore equivalent: `sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)`.

@@ -114,6 +114,15 @@ public:
         return send(std::string_view(data, detail::array_bytes(data)));
     }
 
+    /** Send the C string in a writable char buffer (`char line[64]; snprintf(line, ...)`): up
+        to its first NUL, not the whole buffer.
+    */
+    template <std::size_t N>
+    std::size_t send(char (&data)[N])
+    {
+        return send(std::string_view(data, detail::buffer_bytes(data)));
+    }
+
     /** Send from a NUL-terminated string (up to its first NUL).
 
         @param data A C string.

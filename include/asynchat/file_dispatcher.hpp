@@ -44,7 +44,8 @@ public:
         @param fd An open file descriptor (a pipe, a terminal, a socket); the caller still owns
         it and may close it at once.
         @throws boost::system::system_error if dup() fails, or if the duplicate cannot be made
-        non-blocking.
+        non-blocking; std::invalid_argument if `fd` is a regular file or a directory, which
+        epoll cannot wait for (asyncore's select() reports them always ready).
 
         @par Python
         file_dispatcher(fd, map=None); the map is the executor's execution context's.

@@ -44,8 +44,11 @@ std::size_t send_file(
     regular file with sendfile(2), from the page cache to the socket, without copying it into
     the process (see basic_async_chat::use_sendfile). Everywhere else (Unix sockets, other
     streams, a file_producer wrapped inside another producer such as composite_producer, a pipe)
-    more() reads it. The bytes on the wire are the same either way. The class is final, so that
-    the bytes a channel sends directly are always those more() would give.
+    more() reads it. A pipe is read with blocking read(2), as Medusa's file objects are: more()
+    waits, and holds the channel's thread, until the writer has written; so give it only a pipe
+    whose writer keeps up (a subprocess's output). A non-blocking pipe or socket is refused. The
+   bytes on the wire are the same either way. The class is final, so that the bytes a channel sends
+   directly are always those more() would give.
 
     @par Python
     Medusa's producers.file_producer(file): 64 KiB reads (`out_buffer_size = 1<<16`), the file
@@ -87,7 +90,8 @@ public:
         @param buffer_size The most bytes one more() returns.
         @throws boost::system::system_error naming it (`fd 7`) if `fd` cannot be duplicated or
         examined (a bad descriptor), is open for writing only, or is a directory.
-        @throws std::invalid_argument if `buffer_size` is 0.
+        @throws std::invalid_argument if `buffer_size` is 0, or `fd` is a non-blocking pipe or
+        socket (see the class comment).
 
         @par Python
         `file_producer(os.fdopen(os.dup(fd), 'rb'))`.

@@ -199,6 +199,13 @@ public:
     {
     }
 
+    /// Hand out the C string in a writable char buffer: up to its first NUL.
+    template <std::size_t N>
+    explicit simple_producer(char (&data)[N], std::size_t buffer_size = 512)
+        : simple_producer(std::string(data, detail::buffer_bytes(data)), buffer_size)
+    {
+    }
+
     /// Refused at compile time: a producer of nothing is `simple_producer("")`.
     simple_producer(std::nullptr_t, std::size_t = 512) = delete;
 
