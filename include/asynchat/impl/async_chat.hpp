@@ -529,6 +529,10 @@ void basic_async_chat<Stream, Timer>::do_push(Data&& data)
     if (core_.closed())
         return;
     core_.output.push(std::forward<Data>(data));
+    // From user code (a push per message, the common case), nothing more: the event running it
+    // checks the watermarks and writes once it returns (after_event()).
+    if (core_.user_code() != 0)
+        return;
     check_watermarks();
     do_write();
 }
@@ -624,6 +628,7 @@ void basic_async_chat<Stream, Timer>::after_event() noexcept
 {
     if (core_.user_code() != 0)
         return; // the event running the user code does it when the user code returns
+    check_watermarks(); // for what the hooks pushed
     do_write();
     do_read();
 }
