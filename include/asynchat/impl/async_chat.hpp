@@ -627,7 +627,7 @@ template <class Stream, class Timer>
 void basic_async_chat<Stream, Timer>::after_event() noexcept
 {
     if (core_.user_code() != 0)
-        return; // the event running the user code does it when the user code returns
+        return;         // the event running the user code does it when the user code returns
     check_watermarks(); // for what the hooks pushed
     do_write();
     do_read();
