@@ -8,6 +8,7 @@
 #include <asynchat/dispatcher.hpp>
 #include <asynchat/dispatcher_base.hpp>
 #include <asynchat/dispatcher_with_send.hpp>
+#include <asynchat/duplex_stream.hpp>
 #include <asynchat/error.hpp>
 #include <asynchat/fifo.hpp>
 #include <asynchat/file_dispatcher.hpp>
@@ -18,6 +19,8 @@
 #include <asynchat/producers.hpp>
 #include <asynchat/shared_from.hpp>
 #include <asynchat/terminator.hpp>
+
+// TLS (<asynchat/tls.hpp>) is left out: it needs OpenSSL (CMake: OpenSSL::SSL).
 
 // Built only when CMake found zlib, which then defines ASYNCHAT_HAS_ZLIB.
 #ifdef ASYNCHAT_HAS_ZLIB

@@ -19,6 +19,9 @@ public:
         {
         case error::message_too_long:
             return "message too long: more than max_message_size() bytes before the terminator";
+        case error::plaintext_after_starttls:
+            return "plaintext received after the STARTTLS command: refused, as it would be taken "
+                   "for input protected by TLS";
         }
         return "unknown asynchat error " + std::to_string(value);
     }

@@ -8,7 +8,9 @@
 #include <asynchat/detail/channel_map.hpp>
 #include <asynchat/detail/hooks.hpp>
 #include <asynchat/detail/pending_completion.hpp>
+#include <asynchat/detail/stream_traits.hpp>
 #include <asynchat/detail/write_pieces.hpp>
+#include <asynchat/error.hpp>
 #include <asynchat/producer.hpp>
 #include <asynchat/shared_from.hpp>
 #include <asynchat/terminator.hpp>
@@ -44,77 +46,18 @@ inline thread_local void const* hook_channel = nullptr;
 /// thread (see input_scanner::release()).
 inline thread_local receive_spare spare_receive_buffer;
 
-/// Whether `S` is an Asio I/O object: executor_type and get_executor().
-template <class S, class = void>
-struct has_executor : std::false_type
-{
-};
-template <class S>
-struct has_executor<
-    S,
-    std::void_t<typename S::executor_type, decltype(std::declval<S&>().get_executor())>>
-    : std::true_type
-{
-};
-template <class S>
-inline constexpr bool has_executor_v = has_executor<S>::value;
-
-/// Whether `S` has async_read_some() and async_write_some() taking Asio buffers and a handler.
-template <class S, class = void>
-struct is_async_stream : std::false_type
-{
-};
-template <class S>
-struct is_async_stream<
-    S,
-    std::void_t<
-        decltype(std::declval<S&>().async_read_some(
-            boost::asio::mutable_buffer(),
-            std::declval<void (*)(boost::system::error_code, std::size_t)>()
-        )),
-        decltype(std::declval<S&>().async_write_some(
-            boost::asio::const_buffer(),
-            std::declval<void (*)(boost::system::error_code, std::size_t)>()
-        ))>> : std::true_type
-{
-};
-template <class S>
-inline constexpr bool is_async_stream_v = is_async_stream<S>::value;
-
-/// Whether `S` is a stream socket with endpoints: protocol_type, remote_endpoint(), close().
-template <class S, class = void>
-struct has_endpoints : std::false_type
-{
-};
-template <class S>
-struct has_endpoints<
-    S,
-    std::void_t<
-        typename S::protocol_type::endpoint,
-        decltype(std::declval<S const&>().remote_endpoint(std::declval<boost::system::error_code&>()
-        )),
-        decltype(std::declval<S&>().close(std::declval<boost::system::error_code&>()))>>
-    : std::true_type
-{
-};
-template <class S>
-inline constexpr bool has_endpoints_v = has_endpoints<S>::value;
-
-/// Whether `S` is a TCP socket, `basic_stream_socket<ip::tcp, Executor>`: a channel on one sends
-/// a file_producer with sendfile(2) (see basic_async_chat::use_sendfile).
-template <class S>
-struct is_tcp_socket : std::false_type
-{
-};
-template <class Executor>
-struct is_tcp_socket<boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>>
-    : std::true_type
-{
-};
-template <class S>
-inline constexpr bool is_tcp_socket_v = is_tcp_socket<S>::value;
-
 } // namespace detail
+
+/** What start_tls() does with plaintext the peer sent after the command that asks for TLS,
+    already received when the upgrade begins.
+*/
+enum class pipelined_input
+{
+    /// Refuse the upgrade: handle_error() with `error::plaintext_after_starttls`, then close.
+    refuse,
+    /// Drop those bytes and go on with the handshake.
+    discard
+};
 
 /** A channel that splits a byte stream into messages and queues data and producers for output.
 
@@ -127,8 +70,18 @@ inline constexpr bool is_tcp_socket_v = is_tcp_socket<S>::value;
     every pending operation holds a reference, so a channel lives until it is closed and its last
     handler has run.
 
-    @tparam Stream A connected stream socket: `boost::asio::ip::tcp::socket` or
-    `boost::asio::local::stream_protocol::socket`.
+    @tparam Stream The stream: any type with Asio's AsyncReadStream and AsyncWriteStream
+    requirements and an executor, which the channel can close (`close(error_code&)`, or a
+    socket as its `next_layer()`):
+    - a connected stream socket, `boost::asio::ip::tcp::socket` (async_chat) or
+      `boost::asio::local::stream_protocol::socket`: read with a readiness wait, so an idle
+      channel holds no receive buffer; connect(), addr() and the lingering close need one;
+    - TLS, `boost::asio::ssl::stream<ip::tcp::socket>` (tls_chat, in `<asynchat/tls.hpp>`): the
+      handshake runs in start() (server) or connect() (client), close() sends a close_notify;
+    - a stream that starts plain and is upgraded by start_tls() (starttls_chat, STARTTLS);
+    - `boost::asio::posix::stream_descriptor` (a pipe, a pty, a subprocess's stdin/stdout),
+      `boost::asio::serial_port`, or a stream of the user's own: read with async_read_some()
+      into the channel's buffer.
     @tparam Timer The timer of the idle and read timeouts: `boost::asio::steady_timer` (the
     default), or any `boost::asio::basic_waitable_timer` constructible from the stream's
     executor, such as one over a clock a test advances by hand, so that timeout handlers are
@@ -168,27 +121,29 @@ class basic_async_chat : public detail::channel_base,
         "AsyncWriteStream requirements (async_read_some, async_write_some)"
     );
     static_assert(
-        detail::has_endpoints_v<Stream>,
-        "asynchat::basic_async_chat<Stream>: Stream must be a connected stream socket "
-        "(protocol_type, remote_endpoint(), async_connect(), close()), e.g. ip::tcp::socket or "
-        "local::stream_protocol::socket"
+        detail::is_closable_v<Stream>,
+        "asynchat::basic_async_chat<Stream>: Stream must have close(boost::system::error_code&), "
+        "or run on a socket returned by next_layer(), so that the channel can close it"
     );
 
     using core_type = detail::basic_channel_core<typename Timer::clock_type>;
 
 public:
-    /// The stream type, a connected stream socket.
+    /// The stream type.
     using stream_type = Stream;
+    /// The socket the stream runs on (the stream itself, or its next layer); void if none.
+    using socket_type = detail::socket_of_t<Stream>;
     /// The timer of the idle and read timeouts (see set_idle_timeout()).
     using timer_type = Timer;
     /// The clock the timeouts and last_io_time() use: the timer's.
     using clock = typename Timer::clock_type;
     /// The executor every hook runs on: the stream's.
     using executor_type = typename Stream::executor_type;
-    /// The stream's protocol (`ip::tcp`, `local::stream_protocol`).
-    using protocol_type = typename Stream::protocol_type;
-    /// The protocol's endpoint: an address and port, or a socket path.
-    using endpoint_type = typename protocol_type::endpoint;
+    /// The socket's protocol (`ip::tcp`, `local::stream_protocol`); void without a socket.
+    using protocol_type = typename detail::endpoint_of<Stream>::protocol;
+    /// The protocol's endpoint: an address and port, or a socket path (`detail::no_endpoint`
+    /// without a socket: connect() and addr() cannot be used then).
+    using endpoint_type = typename detail::endpoint_of<Stream>::type;
 
     /// The most bytes taken from the stream by one read.
     std::size_t ac_in_buffer_size = 65536;
@@ -233,10 +188,12 @@ public:
     */
     bool use_sendfile = true;
 
-    /** Construct a channel on a connected stream, such as an accepted socket.
+    /** Construct a channel on a stream: a connected one, such as an accepted socket (or a TLS
+        stream over one), or a client's TLS stream not yet connected (connect() it next).
 
         I/O starts with start(); output may be pushed, and the channel closed, at once, even
-        from the derived class's constructor.
+        from the derived class's constructor. A stream whose socket (or which itself) is not
+        open makes an unconnected client channel.
 
         @par Python
         async_chat(sock).
@@ -263,6 +220,11 @@ public:
         constructor too (push() of a greeting, close_when_done(), close(), set_terminator()),
         are accepted and take effect in order once it runs, as in a Python channel's `__init__`.
         Safe to call from any thread.
+
+        On a TLS stream (is_tls) the server's handshake runs first: reading and writing begin
+        once it has succeeded; a failure goes to handle_error() with the
+        `boost::system::system_error` (OpenSSL's reason in its message), and the channel
+        closes. The idle timeout covers the handshake.
     */
     void start();
 
@@ -271,6 +233,11 @@ public:
         A failure goes to handle_error() with the `boost::system::system_error`; so does a
         connect() on a channel that is already connected, connecting or closed (a
         `std::logic_error`), as it can only be detected on the executor.
+
+        On a TLS stream the client's handshake runs once connected, before handle_connect();
+        its failure is reported as a connect's. Set the server's name for SNI and certificate
+        checks on the stream first (asynchat::set_server_name() in `<asynchat/tls.hpp>`).
+        Only for streams on a socket (socket_type is not void).
 
         @par Python
         dispatcher.connect(address).
@@ -605,12 +572,61 @@ public:
 
     /** Close the channel once everything queued before this call is sent.
 
-        handle_close() is called at that point; nothing pushed later is sent.
+        handle_close() is called at that point; nothing pushed later is sent. On a TLS stream,
+        the close that follows sends a close_notify before the TCP close (see close()).
 
         @par Python
         async_chat.close_when_done().
     */
     void close_when_done();
+
+    /** Shut down the sending side (send a FIN) once everything queued before this call is
+        written, and keep reading: the peer sees the end of the request, and may still answer.
+
+        What is pushed later is dropped (a push_callback()'s `fn(ec)` is told
+        `operation_aborted`). The peer's EOF then reaches handle_read_eof() as usual. Safe to
+        call from any thread. Only for streams on a socket; TLS (whose close_notify Asio's
+        ssl::stream cannot send while a read is pending) has close_when_done() only.
+
+        @par Python
+        No equivalent (asyncio's write_eof()).
+    */
+    void shutdown_when_done();
+
+    /** STARTTLS: upgrade the plain connection to TLS in place, after the protocol's command
+        (SMTP `STARTTLS`, IMAP `STARTTLS`, FTP `AUTH TLS`) or its reply.
+
+        Call it from found_terminator() (or collect_incoming_data()) of the message that asks
+        for the upgrade; only for a starttls stream (starttls_chat). Output queued before the
+        call, the "220 Ready to start TLS" reply included, is written in plaintext; then the
+        handshake of type `type` runs with `ctx`; output pushed after the call waits for it
+        and goes out encrypted, in order; reading resumes over TLS once it has succeeded. A
+        handshake failure goes to handle_error() and closes the channel.
+
+        Bytes the peer sent after the upgrade command and that were already received in
+        plaintext (a pipelined `STARTTLS\r\nRSET\r\n`) are never delivered as if they had come
+        under TLS: with `pipelined_input::refuse` (the default) the upgrade fails,
+        handle_error() is called with `asynchat::error::plaintext_after_starttls` and the
+        channel closes; with `pipelined_input::discard` they are dropped and the upgrade goes
+        on. That is the hole of Postfix's CVE-2011-0411 and pyftpdlib's PR #523, closed.
+
+        @param ctx The TLS context; it must outlive the channel.
+        @param type `boost::asio::ssl::stream_base::server` or `client`.
+        @param pipelined What to do with plaintext received after the command.
+        @throws std::logic_error if a read is in flight (not called while input is delivered),
+        if the stream is already TLS, or if the channel is not open.
+
+        @par Python
+        No equivalent: asynchat had no TLS; pyftpdlib and vdsm wrap the socket by hand.
+    */
+    template <
+        class Context,
+        class HandshakeType,
+        class S = Stream,
+        std::enable_if_t<detail::is_starttls_stream_v<S>, int> = 0>
+    void start_tls(
+        Context& ctx, HandshakeType type, pipelined_input pipelined = pipelined_input::refuse
+    );
 
     /** Drop buffered input, collected data and queued output.
 
@@ -624,6 +640,11 @@ public:
     /** Close the stream now; pending operations end, queued output is not sent.
 
         No hook is called by close() itself. Safe to call from any thread.
+
+        On a TLS stream whose handshake had completed, the channel then sends a TLS
+        close_notify and waits for the peer's (at most lingering_time) before the TCP close, so
+        the peer can tell the end of the stream from a truncation; the channel object lives
+        until then.
 
         @par Python
         dispatcher.close().
@@ -675,8 +696,12 @@ public:
     */
     endpoint_type addr() const
     {
+        static_assert(
+            detail::has_socket_v<Stream>,
+            "asynchat::async_chat::addr: the stream has no socket (a pipe, a pty, a serial port)"
+        );
         boost::system::error_code ec;
-        auto ep = stream_.remote_endpoint(ec);
+        auto ep = detail::socket_of<Stream>::get(const_cast<Stream&>(stream_)).remote_endpoint(ec);
         return ec ? endpoint_type() : ep;
     }
 
@@ -773,6 +798,17 @@ protected:
         dispatcher.handle_close().
     */
     virtual void handle_close() { close(); }
+
+    /** The peer sent EOF (a FIN, or a TLS close_notify): it will send nothing more, and may
+        still read. Default: call handle_close() once everything queued is written (what the
+        channel did before this hook existed). Override it to answer first, for protocols whose
+        client sends its request and then shuts down its sending side; push the answer, then
+        close_when_done(), here or later.
+
+        @par Python
+        No equivalent: asyncore calls handle_close() on EOF (asyncio's eof_received()).
+    */
+    virtual void handle_read_eof() { core_.close_after_output(); }
 
     /** A socket error, or an exception thrown by a hook or a producer.
 
@@ -889,13 +925,56 @@ private:
     void do_write() noexcept;
     void on_write(boost::system::error_code const& ec, std::size_t n) noexcept;
     void on_connect(boost::system::error_code const& ec) noexcept;
+    // Connected (and the TLS handshake done): handle_connect(), then the async_connect() handler.
+    void on_connected() noexcept;
     void
     begin_async_connect(endpoint_type const& ep, std::unique_ptr<detail::pending_completion> op);
     void begin_async_close(std::unique_ptr<detail::pending_completion> op);
     void do_close_when_done();
+
+    // TLS. The streams that run a handshake: a TLS stream, and a STARTTLS stream once upgraded.
+    static constexpr bool is_tls = detail::is_tls_stream_v<Stream>;
+    static constexpr bool has_tls = is_tls || detail::is_starttls_stream_v<Stream>;
+    // Why a handshake runs, which decides what follows it.
+    enum class handshake_for : std::uint8_t
+    {
+        start,   // start() on a TLS stream (server)
+        connect, // connect() on a TLS stream (client)
+        upgrade  // start_tls()
+    };
+    // The TLS stream: the stream itself, or the STARTTLS stream's once upgraded.
+    auto& tls_layer() noexcept
+    {
+        if constexpr (is_tls)
+            return stream_;
+        else
+            return stream_.tls();
+    }
+    // True if the stream speaks TLS now (a close sends a close_notify).
+    bool tls_active() const noexcept
+    {
+        if constexpr (is_tls)
+            return true;
+        else if constexpr (has_tls)
+            return stream_.is_tls();
+        else
+            return false;
+    }
+    template <class HandshakeType>
+    void begin_handshake(HandshakeType type, handshake_for why) noexcept;
+    void on_handshake(boost::system::error_code const& ec, handshake_for why) noexcept;
+    // What start_tls() queues: when it is pulled (everything before it written), the upgrade.
+    template <class Context, class HandshakeType>
+    class tls_upgrade;
+    // After close(): send the close_notify once nothing is in flight (core_.take_teardown()).
+    void finish_tls_close() noexcept;
+    // shutdown_when_done()'s mark: shut down the sending side of the socket.
+    void shutdown_send() noexcept;
     std::string describe() const;
+    // The peer's address as text; empty without a socket or a peer.
+    std::string peer_name() const;
     // Close the stream; a connected socket the peer may still send to gets a lingering close.
-    void close_stream(bool connected) noexcept;
+    void close_stream(typename core_type::state was) noexcept;
     // Account `n` bytes moved now, read or written; returns the time.
     typename clock::time_point count_io(std::atomic<std::uint64_t>& counter, std::size_t n) noexcept
     {

@@ -26,6 +26,15 @@ enum class error
         None: CPython collects without limit.
     */
     message_too_long = 1,
+
+    /** start_tls() was called with plaintext bytes received after the upgrade command, which
+        must not be taken as if they had come under TLS (a STARTTLS command injection, as in
+        Postfix's CVE-2011-0411); the channel closes.
+
+        @par Python
+        None: asynchat has no TLS.
+    */
+    plaintext_after_starttls,
 };
 
 /** The "asynchat" error category, whose codes are the values of asynchat::error.

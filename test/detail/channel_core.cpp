@@ -157,15 +157,98 @@ BOOST_AUTO_TEST_CASE(peer_eof_writes_the_output_then_handle_close_once)
     c.read_done();
     c.peer_eof();
 
-    // Check: no more reads; the answer is written first, then handle_close, once.
+    // Check: no more reads, and nothing decided until handle_read_eof() has run.
     BOOST_TEST(!c.may_read());
     BOOST_TEST(c.eof_seen());
     std::string written;
-    BOOST_TEST((write_all(c, &written) == step::handle_close));
+    BOOST_TEST((write_all(c, &written) == step::none));
     BOOST_TEST(written == "answer");
+
+    // Check: handle_read_eof()'s default: handle_close once the answer is written, once.
+    c.output.push(" and more");
+    c.close_after_output();
+    written.clear();
+    BOOST_TEST((write_all(c, &written) == step::handle_close));
+    BOOST_TEST(written == " and more");
+    BOOST_TEST((c.reading() == channel_core::read_side::eof_done));
+    c.close_after_output();
     BOOST_TEST((c.reading() == channel_core::read_side::eof_done));
     std::exception_ptr error;
     BOOST_TEST((c.next_write(error) == step::none));
+}
+
+BOOST_AUTO_TEST_CASE(an_eof_handled_by_the_user_leaves_the_channel_open_for_answers)
+{
+    // Setup: the peer half-closes; handle_read_eof() was overridden (no close_after_output()).
+    started c;
+    c.read_started();
+    c.read_done();
+    c.peer_eof();
+
+    // Check: answers pushed later are written, and no handle_close comes by itself.
+    c.output.push("late answer");
+    std::string written;
+    BOOST_TEST((write_all(c, &written) == step::none));
+    BOOST_TEST(written == "late answer");
+    BOOST_TEST(c.open());
+
+    // Check: close_when_done()'s mark then closes as usual.
+    c.output.push_close();
+    BOOST_TEST((write_all(c) == step::handle_close));
+}
+
+BOOST_AUTO_TEST_CASE(starttls_holds_reads_and_delivery_until_the_handshake_is_done)
+{
+    // Setup: a STARTTLS command delivered; start_tls() holds reads and queues the upgrade.
+    started c;
+    c.read_started();
+    c.read_done();
+    BOOST_TEST(c.delivering());
+    c.hold_reads();
+
+    // Check: nothing more is delivered or read, while the reply before the upgrade is written.
+    BOOST_TEST(!c.delivering());
+    BOOST_TEST(!c.may_read());
+    c.output.push("220 ready\r\n");
+    std::string written;
+    BOOST_TEST((write_all(c, &written) == step::none));
+    BOOST_TEST(written == "220 ready\r\n");
+
+    // Check: during the handshake nothing is written; after it, reads and writes resume.
+    c.begin_handshake();
+    BOOST_TEST(c.connected());
+    BOOST_TEST(!c.open());
+    c.output.push("250 encrypted\r\n");
+    BOOST_TEST((write_all(c) == step::none));
+    BOOST_TEST(c.writing() == false);
+    c.handshake_done();
+    BOOST_TEST(c.delivering());
+    BOOST_TEST(c.may_read());
+    written.clear();
+    BOOST_TEST((write_all(c, &written) == step::none));
+    BOOST_TEST(written == "250 encrypted\r\n");
+}
+
+BOOST_AUTO_TEST_CASE(the_tls_close_waits_for_the_read_and_the_write_in_flight)
+{
+    // Setup: a read and a write in flight when the channel closes and asks for a close_notify.
+    started c;
+    c.read_started();
+    c.output.push("data");
+    std::exception_ptr error;
+    BOOST_TEST_REQUIRE((c.next_write(error) == step::write));
+    write_pieces pieces;
+    BOOST_TEST_REQUIRE(!c.output.prepare(65536, 1 << 20, 64, pieces));
+    c.close();
+    c.defer_teardown();
+
+    // Check: not before both have completed, then once.
+    BOOST_TEST(!c.take_teardown());
+    c.read_done();
+    BOOST_TEST(!c.take_teardown());
+    c.output.consume(0);
+    BOOST_TEST(c.take_teardown());
+    BOOST_TEST(!c.take_teardown());
 }
 
 BOOST_AUTO_TEST_CASE(reads_are_tried_first_while_the_peer_streams_with_a_backoff_after_misses)
@@ -276,6 +359,22 @@ BOOST_AUTO_TEST_CASE(no_step_while_a_write_is_in_flight)
     BOOST_TEST((c.next_write(error) == step::none));
     c.output.consume(1);
     BOOST_TEST((c.next_write(error) == step::write));
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_when_done_shuts_down_after_the_output_queued_before_it)
+{
+    // Setup: an answer queued, then shutdown_when_done().
+    started c;
+    c.output.push("answer");
+    c.shutdown_when_done();
+    BOOST_TEST(c.output_shut());
+
+    // Check: the answer, then the shutdown, once; the channel stays open for reading.
+    std::string written;
+    BOOST_TEST((write_all(c, &written) == step::shutdown));
+    BOOST_TEST(written == "answer");
+    BOOST_TEST((write_all(c) == step::none));
+    BOOST_TEST(c.may_read());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

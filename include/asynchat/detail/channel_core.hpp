@@ -25,9 +25,13 @@ namespace asynchat::detail {
 
     Owns the receive side (input_scanner) and the send side (output_queue) and keeps:
     - the channel's state: unconnected -> connecting -> connected -> open -> closed (connected:
-      on a connected stream, not started; open: started, I/O runs);
-    - the read side: idle, a read in flight, the peer's EOF seen with handle_close() due once the
-      output is written, or that handle_close() called;
+      on a connected stream, not started; open: started, I/O runs), with a TLS handshake between
+      connected (or connecting) and open, or in the middle of open (STARTTLS);
+    - the read side: idle, a read in flight, reads held until a STARTTLS handshake completes,
+      the peer's EOF seen (handle_read_eof() decides what follows), the peer's EOF with
+      handle_close() due once the output is written, or that handle_close() called;
+    - the sending side shut down (shutdown_when_done()): what is pushed later is dropped;
+    - a TLS close_notify due once the reads and writes in flight have ended after close();
     - the rule for user code: while user code of the channel runs (user_code() != 0), no I/O is
       started and no hook is called; the event that ran it carries on when it returns;
     - the write steps: what is due when no write is in flight (a close or error mark, the
@@ -53,6 +57,7 @@ public:
         unconnected, // a client channel before connect()
         connecting,  // connect() in progress
         connected,   // on a connected stream, start() not yet run
+        handshake,   // a TLS handshake in flight: the channel reads and writes nothing itself
         open,        // started: reads and writes run
         closed
     };
@@ -61,6 +66,8 @@ public:
     {
         idle,        // no read in flight
         reading,     // a read (or the wait before it) in flight
+        held,        // no read until the STARTTLS handshake completes (hold_reads())
+        eof,         // the peer sent EOF; handle_read_eof() decides what follows
         eof_pending, // the peer sent EOF; handle_close() is due once the output is written
         eof_done     // that handle_close() was called
     };
@@ -72,6 +79,7 @@ public:
                       // not ready, or not allowed
         handle_close, // call handle_close(): close_when_done()'s mark, or the drained EOF
         report_error, // report the error of a failed producer (error_out)
+        shutdown,     // shut down the sending side: shutdown_when_done()'s mark
         write,        // ask writable(), then prepare() and write or pull
         send_file     // ask writable(), then send the file at the head itself (begin_file())
     };
@@ -96,7 +104,10 @@ public:
     // State.
 
     state get_state() const noexcept { return state_; }
-    bool connected() const noexcept { return state_ == state::connected || state_ == state::open; }
+    bool connected() const noexcept
+    {
+        return state_ == state::connected || state_ == state::handshake || state_ == state::open;
+    }
     bool open() const noexcept { return state_ == state::open; }
     bool closed() const noexcept { return state_ == state::closed; }
 
@@ -124,6 +135,25 @@ public:
     {
         BOOST_ASSERT(state_ == state::connecting);
         state_ = ok ? state::open : state::unconnected;
+    }
+
+    /// A TLS handshake begins: from connected (start()), connecting (connect()) or open
+    /// (STARTTLS); nothing is read or written by the channel until handshake_done().
+    void begin_handshake() noexcept
+    {
+        BOOST_ASSERT(
+            state_ == state::connected || state_ == state::connecting || state_ == state::open
+        );
+        state_ = state::handshake;
+    }
+
+    /// The handshake succeeded: open, and reads held by hold_reads() may start again.
+    void handshake_done() noexcept
+    {
+        BOOST_ASSERT(state_ == state::handshake);
+        state_ = state::open;
+        if (read_ == read_side::held)
+            read_ = read_side::idle;
     }
 
     /// close(): returns the state it was in (closed if it already was).
@@ -165,14 +195,35 @@ public:
             read_ = read_side::idle;
     }
 
-    /// The peer sent EOF: no more reads; handle_close() once the output is written.
-    void peer_eof() noexcept { read_ = read_side::eof_pending; }
+    /// The peer sent EOF: no more reads; handle_read_eof() is due.
+    void peer_eof() noexcept { read_ = read_side::eof; }
+
+    /// handle_read_eof()'s default: handle_close() once the output is written (at once if the
+    /// peer's EOF was not seen yet, it applies when it is; not again once called).
+    void close_after_output() noexcept
+    {
+        if (read_ == read_side::eof)
+            read_ = read_side::eof_pending;
+    }
 
     /// The peer's EOF was seen (nothing unread can arrive any more).
     bool eof_seen() const noexcept
     {
-        return read_ == read_side::eof_pending || read_ == read_side::eof_done;
+        return read_ == read_side::eof || read_ == read_side::eof_pending ||
+               read_ == read_side::eof_done;
     }
+
+    /// STARTTLS: start no read, and deliver no more of what was read, until handshake_done().
+    /// Only with no read in flight (the caller checks).
+    void hold_reads() noexcept
+    {
+        BOOST_ASSERT(read_ != read_side::reading);
+        if (read_ == read_side::idle)
+            read_ = read_side::held;
+    }
+
+    /// True while input may be delivered: not closed, reads not held (the scanner's proceed()).
+    bool delivering() const noexcept { return state_ != state::closed && read_ != read_side::held; }
 
     /** The pacing of socket reads: while the peer keeps sending (the last read held several
         messages, or filled the buffer), the next read is tried before waiting for readability;
@@ -234,6 +285,11 @@ public:
             return write_step::none;
         if (output.pop_mark(error))
             return error ? write_step::report_error : write_step::handle_close;
+        if (shut_ == shut::due && output.empty())
+        {
+            shut_ = shut::done;
+            return write_step::shutdown;
+        }
         if (output.stalled())
             return write_step::none; // a producer not ready: wait for its resume()
         if (output.empty())
@@ -246,6 +302,33 @@ public:
         if (send_files && output.file_due())
             return write_step::send_file;
         return write_step::write;
+    }
+
+    /// shutdown_when_done(): shut the sending side down once everything queued is written.
+    void shutdown_when_done() noexcept
+    {
+        if (shut_ == shut::no)
+            shut_ = shut::due;
+    }
+
+    /// True once shutdown_when_done() was called: what is pushed from then on is dropped.
+    bool output_shut() const noexcept { return shut_ != shut::no; }
+
+    //------------------------------------------------------------------------
+    // Closing a TLS stream: after close(), the close_notify waits for the reads and writes in
+    // flight to end (the TLS stream allows no other operation meanwhile).
+
+    /// close() asks for a close_notify.
+    void defer_teardown() noexcept { teardown_ = true; }
+
+    /// True, once, when the close_notify asked for may be sent: closed, nothing in flight.
+    bool take_teardown() noexcept
+    {
+        if (!teardown_ || state_ != state::closed || read_ == read_side::reading ||
+            output.in_flight())
+            return false;
+        teardown_ = false;
+        return true;
     }
 
     //------------------------------------------------------------------------
@@ -285,7 +368,10 @@ public:
     void set_read_timeout(duration d, time_point now) { set_timeout(&timeouts::read, d, now); }
 
     /// True if a timeout is set and the channel is open.
-    bool timing() const noexcept { return times_ && state_ == state::open && times_->any(); }
+    bool timing() const noexcept
+    {
+        return times_ && (state_ == state::open || state_ == state::handshake) && times_->any();
+    }
 
     /// Restart both clocks at `now` (start, and after a timeout the channel survived).
     void restart_clocks(time_point now) noexcept
@@ -342,8 +428,17 @@ private:
         restart_clocks(now);
     }
 
+    enum class shut : std::uint8_t
+    {
+        no,
+        due, // shutdown_when_done() called: shut down once the output queued before it is written
+        done
+    };
+
     state state_;
     read_side read_ = read_side::idle;
+    shut shut_ = shut::no;
+    bool teardown_ = false;
     bool above_high_ = false; // between the high crossing and the low one
     std::uint32_t depth_ = 0;
     std::size_t low_water_ = 0;

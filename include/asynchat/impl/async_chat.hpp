@@ -150,7 +150,7 @@ struct is_nullable_callable<std::function<R(Args...)>> : std::true_type
 
 template <class Stream, class Timer>
 basic_async_chat<Stream, Timer>::basic_async_chat(Stream connected_stream)
-    : stream_(std::move(connected_stream)), core_(stream_.is_open()),
+    : stream_(std::move(connected_stream)), core_(detail::stream_is_open(stream_)),
       last_io_(clock::now().time_since_epoch().count())
 {
 }
@@ -173,10 +173,8 @@ basic_async_chat<Stream, Timer>::~basic_async_chat()
         // The subclass is gone by now (a base destructor sees only the base): name the object
         // and its peer.
         std::ostringstream line;
-        boost::system::error_code ec;
-        auto const peer = stream_.remote_endpoint(ec);
         line << "asynchat: warning: the async_chat at " << static_cast<void const*>(this);
-        if (!ec)
+        if (std::string const peer = peer_name(); !peer.empty())
             line << " (peer " << peer << ')';
         line << " on a connected stream was destroyed without "
              << "start(): " << core_.output.bytes() << " queued bytes were never sent and the peer "
@@ -225,6 +223,8 @@ void basic_async_chat<Stream, Timer>::start()
                 return leave_map(); // closed before it started
             core_.restart_clocks(clock::now());
             arm_timer();
+            if constexpr (is_tls)
+                return begin_handshake(Stream::server, handshake_for::start);
             check_watermarks(); // for what the constructor pushed
             after_event();
         }
@@ -234,6 +234,10 @@ void basic_async_chat<Stream, Timer>::start()
 template <class Stream, class Timer>
 void basic_async_chat<Stream, Timer>::connect(endpoint_type const& ep)
 {
+    static_assert(
+        detail::has_socket_v<Stream>,
+        "asynchat::async_chat::connect: the stream has no socket (a pipe, a pty, a serial port)"
+    );
     enter_map();
     on_executor(
         [this, ep]
@@ -245,15 +249,16 @@ void basic_async_chat<Stream, Timer>::connect(endpoint_type const& ep)
                     "asynchat::async_chat::connect: the channel is already connected, connecting "
                     "or closed"
                 );
+            auto& socket = detail::socket_of<Stream>::get(stream_);
             boost::system::error_code ec;
-            if (!stream_.is_open())
-                stream_.open(ep.protocol(), ec);
+            if (!socket.is_open())
+                socket.open(ep.protocol(), ec);
             if (ec)
             {
                 on_connect(ec);
                 return;
             }
-            stream_.async_connect(
+            socket.async_connect(
                 ep,
                 [self = this->shared_from_this()](boost::system::error_code const& ec)
                 { self->on_connect(ec); }
@@ -306,6 +311,42 @@ void basic_async_chat<Stream, Timer>::do_close_when_done()
 }
 
 template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::shutdown_when_done()
+{
+    static_assert(
+        detail::has_socket_v<Stream> && !is_tls,
+        "asynchat::async_chat::shutdown_when_done: needs a stream on a socket, not TLS (use "
+        "close_when_done())"
+    );
+    on_executor(
+        [this]
+        {
+            if (core_.closed())
+                return;
+            core_.shutdown_when_done();
+            do_write();
+        }
+    );
+}
+
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::shutdown_send() noexcept
+{
+    if constexpr (detail::has_socket_v<Stream> && !is_tls)
+    {
+        if (tls_active())
+            return report_error(std::make_exception_ptr(std::logic_error(
+                "asynchat::async_chat::shutdown_when_done: the stream was upgraded to TLS, which "
+                "has no half-close here (use close_when_done())"
+            )));
+        boost::system::error_code ec;
+        detail::socket_of<Stream>::get(stream_).shutdown(socket_type::shutdown_send, ec);
+        if (ec && !detail::is_disconnect(ec) && ec != boost::asio::error::not_connected)
+            report_error(std::make_exception_ptr(boost::system::system_error(ec, "shutdown")));
+    }
+}
+
+template <class Stream, class Timer>
 void basic_async_chat<Stream, Timer>::note_failure(boost::system::error_code const& ec) noexcept
 {
     if (completions_ && !completions_->error)
@@ -333,12 +374,13 @@ void basic_async_chat<Stream, Timer>::begin_async_connect(
     if (!core_.begin_connect())
         return op->complete(boost::asio::error::already_connected);
     waiting().connect = std::move(op);
+    auto& socket = detail::socket_of<Stream>::get(stream_);
     boost::system::error_code ec;
-    if (!stream_.is_open())
-        stream_.open(ep.protocol(), ec);
+    if (!socket.is_open())
+        socket.open(ep.protocol(), ec);
     if (ec)
         return on_connect(ec);
-    stream_.async_connect(
+    socket.async_connect(
         ep,
         [self = this->shared_from_this()](boost::system::error_code const& e)
         { self->on_connect(e); }
@@ -509,12 +551,25 @@ template <class Stream, class Timer>
 std::string basic_async_chat<Stream, Timer>::describe() const
 {
     // CPython's repr: the subclass, 'connected', the peer's address.
-    std::ostringstream peer;
-    boost::system::error_code ec;
-    auto const ep = stream_.remote_endpoint(ec);
-    if (!ec)
+    return detail::channel_repr(*this, connected() ? "connected" : "", peer_name());
+}
+
+template <class Stream, class Timer>
+std::string basic_async_chat<Stream, Timer>::peer_name() const
+{
+    if constexpr (detail::has_socket_v<Stream>)
+    {
+        boost::system::error_code ec;
+        auto const ep =
+            detail::socket_of<Stream>::get(const_cast<Stream&>(stream_)).remote_endpoint(ec);
+        if (ec)
+            return {};
+        std::ostringstream peer;
         peer << ep;
-    return detail::channel_repr(*this, connected() ? "connected" : "", peer.str());
+        return peer.str();
+    }
+    else
+        return {};
 }
 
 //----------------------------------------------------------------------------
@@ -526,7 +581,7 @@ template <class Stream, class Timer>
 template <class Data>
 void basic_async_chat<Stream, Timer>::do_push(Data&& data)
 {
-    if (core_.closed())
+    if (core_.closed() || core_.output_shut())
         return;
     core_.output.push(std::forward<Data>(data));
     // From user code (a push per message, the common case), nothing more: the event running it
@@ -582,7 +637,7 @@ void basic_async_chat<Stream, Timer>::do_close() noexcept
     }
     // Closing cancels the pending read and write; their handlers see the channel closed and
     // return.
-    close_stream(was == core_type::state::open || was == core_type::state::connected);
+    close_stream(was);
     // Release what the user gave the channel: a producer that holds its channel would otherwise
     // keep both alive for ever. The batch of a write in flight stays until it completes (its
     // views are the write's buffers); producers' destructors run as user code.
@@ -592,23 +647,37 @@ void basic_async_chat<Stream, Timer>::do_close() noexcept
 }
 
 template <class Stream, class Timer>
-void basic_async_chat<Stream, Timer>::close_stream(bool connected) noexcept
+void basic_async_chat<Stream, Timer>::close_stream(typename core_type::state was) noexcept
 {
     boost::system::error_code ignored;
-    if constexpr (std::is_base_of_v<boost::asio::socket_base, Stream>)
+    bool const connected = was == core_type::state::open || was == core_type::state::connected;
+    if constexpr (detail::has_socket_v<Stream>)
     {
-        // A peer that has not sent EOF may have sent what we never read: lingering close.
-        if (connected && !core_.eof_seen() && lingering_time > lingering_time.zero() &&
-            lingering_bytes != 0 && stream_.is_open())
+        auto& socket = detail::socket_of<Stream>::get(stream_);
+        if (tls_active())
         {
-            stream_.cancel(ignored);
-            stream_.shutdown(Stream::shutdown_send, ignored);
+            // TLS after the handshake: a close_notify, once the read and write in flight have
+            // ended (finish_tls_close()); they end now.
+            if (was == core_type::state::open && lingering_time > lingering_time.zero() &&
+                socket.is_open())
+            {
+                socket.cancel(ignored);
+                core_.defer_teardown();
+                return finish_tls_close();
+            }
+        }
+        // A peer that has not sent EOF may have sent what we never read: lingering close.
+        else if (connected && !core_.eof_seen() && lingering_time > lingering_time.zero() &&
+                 lingering_bytes != 0 && socket.is_open())
+        {
+            socket.cancel(ignored);
+            socket.shutdown(socket_type::shutdown_send, ignored);
             if (!ignored)
             {
                 try
                 {
-                    auto closer = std::make_shared<detail::lingering_close<Stream>>(
-                        std::move(stream_), lingering_bytes
+                    auto closer = std::make_shared<detail::lingering_close<socket_type>>(
+                        std::move(socket), lingering_bytes
                     );
                     closer->start(lingering_time);
                     return;
@@ -620,7 +689,46 @@ void basic_async_chat<Stream, Timer>::close_stream(bool connected) noexcept
             }
         }
     }
-    stream_.close(ignored);
+    static_cast<void>(connected);
+    detail::close_stream(stream_);
+}
+
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::finish_tls_close() noexcept
+{
+    if constexpr (has_tls)
+    {
+        if (!core_.take_teardown())
+            return;
+        // Send the close_notify, and wait for the peer's for at most lingering_time; then close
+        // the socket. The handlers hold the channel until then.
+        try
+        {
+            auto const self = this->shared_from_this();
+            auto timer = std::make_shared<boost::asio::steady_timer>(stream_.get_executor());
+            timer->expires_after(lingering_time);
+            timer->async_wait(
+                [self, timer](boost::system::error_code const& ec)
+                {
+                    if (!ec)
+                        detail::close_stream(self->stream_);
+                }
+            );
+            tls_layer().async_shutdown(
+                [self, timer](boost::system::error_code const&)
+                {
+                    timer->cancel();
+                    detail::close_stream(self->stream_);
+                }
+            );
+            return;
+        }
+        catch (...)
+        {
+            // No memory, or not owned by a shared_ptr: close at once.
+        }
+    }
+    detail::close_stream(stream_);
 }
 
 template <class Stream, class Timer>
@@ -751,14 +859,16 @@ void basic_async_chat<Stream, Timer>::on_read(
 {
     core_.read_done();
     if (core_.closed())
-        return;
+        return finish_tls_close();
     if (ec)
     {
         if (ec == boost::asio::error::eof)
         {
-            // The peer will send no more, but may still read: write what is queued first.
+            // The peer will send no more, but may still read: handle_read_eof() decides (by
+            // default, handle_close() once what is queued is written).
             core_.peer_eof();
-            do_write();
+            invoke_hook([this] { handle_read_eof(); });
+            after_event();
         }
         else if (detail::is_disconnect(ec))
         {
@@ -798,6 +908,15 @@ void basic_async_chat<Stream, Timer>::on_read(
         do_close();
         return;
     }
+    if (core_.reading() == core_type::read_side::held && !core_.input.pending().empty())
+    {
+        // start_tls() with plaintext received after the command (see pipelined_input).
+        report_error(std::make_exception_ptr(boost::system::system_error(
+            make_error_code(error::plaintext_after_starttls), "asynchat::async_chat::start_tls"
+        )));
+        do_close();
+        return;
+    }
     after_event();
 }
 
@@ -820,6 +939,9 @@ void basic_async_chat<Stream, Timer>::do_write() noexcept
         case step::report_error:
             // A producer failed here: everything before it is written.
             report_error(error);
+            continue;
+        case step::shutdown:
+            shutdown_send();
             continue;
         case step::send_file:
             // writable() is user code: it may have closed the channel, pushed, or dropped the
@@ -943,9 +1065,11 @@ void basic_async_chat<Stream, Timer>::on_write(
     auto const now = count_io(bytes_sent_, n);
     if (core_.closed())
     {
-        hook_scope scope(*this);
-        core_.output.discard();
-        return;
+        {
+            hook_scope scope(*this);
+            core_.output.discard();
+        }
+        return finish_tls_close();
     }
     if (ec)
     {
@@ -974,24 +1098,36 @@ void basic_async_chat<Stream, Timer>::on_connect(boost::system::error_code const
     if (ec)
     {
         // Close the socket so that a later connect() starts from a fresh one.
-        boost::system::error_code ignored;
-        stream_.close(ignored);
+        detail::close_stream(stream_);
         core_.connect_done(false);
         if (!op)
             return report_error(std::make_exception_ptr(boost::system::system_error(ec, "connect"))
             );
-        // async_connect(): the handler is told, and the channel closes.
-        op->complete(ec);
-        return do_close();
+        // async_connect(): the channel closes, and the handler is told (last: a handler whose
+        // executor runs it inline, use_future's, sees the channel closed).
+        do_close();
+        return op->complete(ec);
     }
     if (op)
-        op->complete({});
+        completions_->connect = std::move(op); // completed by on_connected()
     core_.connect_done(true);
     core_.restart_clocks(clock::now());
     arm_timer();
+    if constexpr (is_tls)
+        return begin_handshake(Stream::client, handshake_for::connect); // then on_connected()
+    on_connected();
+}
+
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::on_connected() noexcept
+{
     invoke_hook([this] { handle_connect(); });
     check_watermarks(); // for what was pushed before
     after_event();
+    // The async_connect() handler last, once the channel is as handle_connect() left it; if
+    // that closed it, do_close() completed the handler already.
+    if (completions_ && completions_->connect)
+        std::exchange(completions_->connect, nullptr)->complete({});
 }
 
 //----------------------------------------------------------------------------
@@ -1188,6 +1324,121 @@ void basic_async_chat<Stream, Timer>::on_file_writable(boost::system::error_code
 {
     if (!send_file(ec))
         after_event();
+}
+
+//----------------------------------------------------------------------------
+// TLS: the handshakes, and STARTTLS.
+
+template <class Stream, class Timer>
+template <class HandshakeType>
+void basic_async_chat<Stream, Timer>::begin_handshake(
+    HandshakeType type, handshake_for why
+) noexcept
+{
+    if constexpr (has_tls)
+    {
+        core_.begin_handshake();
+        tls_layer().async_handshake(
+            type,
+            [self = this->shared_from_this(), why](boost::system::error_code const& ec)
+            { self->on_handshake(ec, why); }
+        );
+    }
+    else
+    {
+        static_cast<void>(type);
+        static_cast<void>(why);
+    }
+}
+
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::on_handshake(
+    boost::system::error_code const& ec, handshake_for why
+) noexcept
+{
+    if (core_.closed())
+        return; // close() (a timeout, say) ended it; the stream is closed
+    if (ec)
+    {
+        std::unique_ptr<detail::pending_completion> op;
+        if (why == handshake_for::connect && completions_)
+            op = std::move(completions_->connect);
+        if (!op)
+            report_error(std::make_exception_ptr(boost::system::system_error(
+                ec,
+                why == handshake_for::upgrade ? "asynchat::async_chat::start_tls: TLS handshake"
+                                              : "asynchat::async_chat: TLS handshake"
+            )));
+        do_close();
+        if (op)
+            op->complete(ec); // async_connect(): the handler is told, not handle_error()
+        return;
+    }
+    core_.handshake_done();
+    if (why == handshake_for::connect)
+        return on_connected();
+    check_watermarks(); // for what was pushed meanwhile
+    after_event();
+}
+
+// STARTTLS's place in the output queue: pulled once everything queued before start_tls() is
+// written, it upgrades the stream and begins the handshake; what follows it in the queue waits
+// for the handshake (the core writes nothing meanwhile) and goes out encrypted.
+template <class Stream, class Timer>
+template <class Context, class HandshakeType>
+class basic_async_chat<Stream, Timer>::tls_upgrade final : public producer
+{
+public:
+    tls_upgrade(basic_async_chat& chat, Context& ctx, HandshakeType type)
+        : chat_(chat), ctx_(ctx), type_(type)
+    {
+    }
+
+    std::string more() override
+    {
+        // A failure to make the TLS stream (no memory, say) is the producer's error: it goes
+        // to handle_error() like any other.
+        chat_.stream_.upgrade(ctx_);
+        chat_.begin_handshake(type_, handshake_for::upgrade);
+        return {};
+    }
+
+private:
+    basic_async_chat& chat_;
+    Context& ctx_;
+    HandshakeType type_;
+};
+
+template <class Stream, class Timer>
+template <
+    class Context,
+    class HandshakeType,
+    class S,
+    std::enable_if_t<detail::is_starttls_stream_v<S>, int>>
+void basic_async_chat<Stream, Timer>::start_tls(
+    Context& ctx, HandshakeType type, pipelined_input pipelined
+)
+{
+    if (!in_own_hook())
+        throw std::logic_error(
+            "asynchat::async_chat::start_tls: call it from found_terminator() (on the channel's "
+            "executor, in the channel's own hook)"
+        );
+    if (!core_.open() || stream_.is_tls())
+        throw std::logic_error(
+            "asynchat::async_chat::start_tls: the channel is not open, or already upgraded to TLS"
+        );
+    if (core_.reading() != core_type::read_side::idle)
+        throw std::logic_error(
+            "asynchat::async_chat::start_tls: a read is in flight or the peer's EOF was seen; "
+            "call it from found_terminator() of the command that asks for TLS"
+        );
+    core_.output.push(std::make_unique<tls_upgrade<Context, HandshakeType>>(*this, ctx, type));
+    core_.hold_reads();
+    // What the peer sent after the command is pending in the receive buffer: from
+    // found_terminator() exactly those bytes. Refused in on_read() once delivery stops.
+    if (pipelined == pipelined_input::discard)
+        core_.input.discard();
 }
 
 } // namespace asynchat
