@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: BSL-1.0
 //
 // Usage: asynchat_bench_loadgen --port P --mode pipeline|pingpong|bulk|idle
-//            [--connections C] [--window W] [--length L] [--seconds S]
+//            [--connections C] [--window W] [--length L] [--seconds S] [--tls]
 //
 // pipeline/bulk: C connections keep W lines of L bytes (newline included) in flight each;
 // pingpong is W = 1 with per-request latency; idle opens C connections, makes one exchange on
@@ -10,19 +10,28 @@
 // was sent. The result is one line of key=value pairs on stdout; loadgen_cpu is the share of a
 // core the load generator itself used while measuring (near 1: it, not the server, was the limit);
 // total_lines counts every line echoed, warm-up included (for callgrind totals).
+//
+// --tls: every connection is TLS (no certificate verification; SNI "localhost"), pinned to TLS 1.3
+// with TLS_AES_128_GCM_SHA256, the only suite offered, so that every server under test runs the
+// same cipher; the handshake is part of the warm-up, and the result line ends with cipher=.
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <sys/resource.h>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace asio = boost::asio;
+namespace ssl = asio::ssl;
 using asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 
@@ -38,6 +47,7 @@ struct options
     std::size_t window = 1;
     std::size_t length = 32;
     double seconds = 5;
+    bool tls = false;
 };
 
 // The byte stream every connection sends: `lines` distinct lines of L bytes ("<k>:...\n"),
@@ -77,34 +87,98 @@ struct stats
     std::vector<double> latencies_us;
 };
 
-class connection : public std::enable_shared_from_this<connection>
+// What main() asks of a connection, whatever its stream: once per connection, never per line.
+class connection_base
 {
 public:
-    connection(asio::io_context& io, options const& o, pattern const& p, std::size_t id, stats& st)
-        : socket_(io), o_(o), p_(p), st_(st), in_(std::min<std::size_t>(65536, p.period())),
-          send_off_(p.start_of(id)), recv_off_(send_off_)
+    virtual ~connection_base() = default;
+    virtual void start(tcp::endpoint ep, std::function<void()> on_first) = 0;
+    virtual void stop() = 0;
+    virtual std::string cipher() = 0;
+};
+
+// One connection over `Stream`: tcp::socket, or ssl::stream<tcp::socket> for --tls. Everything
+// per line is in here, non-virtual: the plain instantiation is the code it always was.
+template <class Stream>
+class connection : public connection_base, public std::enable_shared_from_this<connection<Stream>>
+{
+    static constexpr bool is_tls = !std::is_same_v<Stream, tcp::socket>;
+
+public:
+    /// `tls`: the client context, for a TLS Stream; unused otherwise.
+    connection(
+        asio::io_context& io,
+        ssl::context* tls,
+        options const& o,
+        pattern const& p,
+        std::size_t id,
+        stats& st
+    )
+        : socket_(open(io, tls)), o_(o), p_(p), st_(st),
+          in_(std::min<std::size_t>(65536, p.period())), send_off_(p.start_of(id)),
+          recv_off_(send_off_)
     {
     }
 
-    void start(tcp::endpoint ep, std::function<void()> on_first)
+    void start(tcp::endpoint ep, std::function<void()> on_first) override
     {
         on_first_ = std::move(on_first);
-        socket_.async_connect(
+        socket_.lowest_layer().async_connect(
             ep,
-            [self = shared_from_this()](boost::system::error_code ec)
+            [self = this->shared_from_this()](boost::system::error_code ec)
             {
                 if (ec)
                     throw std::runtime_error("connect: " + ec.message());
-                self->socket_.set_option(tcp::no_delay(true));
-                self->send(self->o_.idle ? 1 : self->o_.window);
-                self->read();
+                self->socket_.lowest_layer().set_option(tcp::no_delay(true));
+                if constexpr (is_tls)
+                    self->handshake();
+                else
+                    self->begin();
             }
         );
     }
 
-    void stop() { stopping_ = true; }
+    void stop() override { stopping_ = true; }
+
+    /// The cipher suite of a TLS connection; "" for a plain one.
+    std::string cipher() override
+    {
+        if constexpr (is_tls)
+            return SSL_get_cipher_name(socket_.native_handle());
+        else
+            return "";
+    }
 
 private:
+    static Stream open(asio::io_context& io, ssl::context* tls)
+    {
+        if constexpr (is_tls)
+            return Stream(io, *tls);
+        else
+            return Stream(io);
+    }
+
+    void handshake()
+    {
+        if (SSL_set_tlsext_host_name(socket_.native_handle(), "localhost") != 1)
+            throw std::runtime_error("TLS: cannot set the server name");
+        socket_.async_handshake(
+            ssl::stream_base::client,
+            [self = this->shared_from_this()](boost::system::error_code ec)
+            {
+                if (ec)
+                    throw std::runtime_error("TLS handshake: " + ec.message());
+                self->begin();
+            }
+        );
+    }
+
+    void begin()
+    {
+        send(o_.idle ? 1 : o_.window);
+        read();
+    }
+
     void send(std::size_t lines)
     {
         unsent_ += lines * o_.length;
@@ -123,7 +197,7 @@ private:
         asio::async_write(
             socket_,
             asio::buffer(p_.at(send_off_), n),
-            [self = shared_from_this()](boost::system::error_code ec, std::size_t)
+            [self = this->shared_from_this()](boost::system::error_code ec, std::size_t)
             {
                 self->writing_ = false;
                 if (!ec)
@@ -137,7 +211,7 @@ private:
     {
         socket_.async_read_some(
             asio::buffer(in_),
-            [self = shared_from_this()](boost::system::error_code ec, std::size_t n)
+            [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n)
             { self->on_read(ec, n); }
         );
     }
@@ -165,7 +239,7 @@ private:
         read();
     }
 
-    tcp::socket socket_;
+    Stream socket_;
     options const& o_;
     pattern const& p_;
     stats& st_;
@@ -208,9 +282,17 @@ int main(int argc, char** argv)
     try
     {
         options o;
-        for (int i = 1; i + 1 < argc; i += 2)
+        for (int i = 1; i < argc; ++i)
         {
-            std::string const k = argv[i], v = argv[i + 1];
+            std::string const k = argv[i];
+            if (k == "--tls")
+            {
+                o.tls = true;
+                continue;
+            }
+            if (i + 1 == argc)
+                throw std::invalid_argument(k + " wants a value");
+            std::string const v = argv[++i];
             if (k == "--port")
                 o.port = static_cast<unsigned short>(std::stoul(v));
             else if (k == "--mode")
@@ -237,15 +319,35 @@ int main(int argc, char** argv)
         if (o.length < 16 || o.port == 0)
             throw std::invalid_argument("--port is required and --length must be at least 16");
 
+        // --tls: TLS 1.3 with one cipher suite offered, so the server has no other choice.
+        std::optional<ssl::context> tls;
+        if (o.tls)
+        {
+            tls.emplace(ssl::context::tls_client);
+            SSL_CTX* const native = tls->native_handle();
+            if (SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION) != 1 ||
+                SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION) != 1 ||
+                SSL_CTX_set_ciphersuites(native, "TLS_AES_128_GCM_SHA256") != 1)
+                throw std::runtime_error("TLS: cannot pin TLS 1.3 with TLS_AES_128_GCM_SHA256");
+            tls->set_verify_mode(ssl::verify_none);
+        }
+
         asio::io_context io(1);
         stats st;
         pattern const pat(o.length, std::max<std::size_t>(65536, o.window * o.length));
-        std::vector<std::shared_ptr<connection>> conns;
+        std::vector<std::shared_ptr<connection_base>> conns;
         std::size_t ready = 0;
         tcp::endpoint const ep(asio::ip::make_address("127.0.0.1"), o.port);
         for (std::size_t c = 0; c < o.connections; ++c)
         {
-            conns.push_back(std::make_shared<connection>(io, o, pat, c, st));
+            if (tls)
+                conns.push_back(
+                    std::make_shared<connection<ssl::stream<tcp::socket>>>(io, &*tls, o, pat, c, st)
+                );
+            else
+                conns.push_back(
+                    std::make_shared<connection<tcp::socket>>(io, nullptr, o, pat, c, st)
+                );
             conns.back()->start(
                 ep,
                 [&]
@@ -279,7 +381,10 @@ int main(int argc, char** argv)
                   << " p99_us=" << percentile(st.latencies_us, 0.99)
                   << " p999_us=" << percentile(st.latencies_us, 0.999)
                   << " loadgen_cpu=" << cpu_share << " errors=" << st.errors
-                  << " total_lines=" << st.lines << std::endl;
+                  << " total_lines=" << st.lines;
+        if (tls)
+            std::cout << " cipher=" << conns.front()->cipher();
+        std::cout << std::endl;
         return st.errors == 0 ? 0 : 1;
     }
     catch (std::exception const& e)

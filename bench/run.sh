@@ -44,10 +44,8 @@ start_server() { # name -> sets pid, port
     echo "server $1 did not start" >&2
     return 1
 }
-stop_server() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# stop_server, field, median, cpu_ticks (shared with tls.sh).
+. bench/lib.sh
 
 # scenario NAME "SERVERS" "LOADGEN ARGS" FIELD...: appends "scenario server field value" rows.
 # Besides the fields asked for: loadgen_cpu and server_cpu, the share of a core each used, and

@@ -43,11 +43,12 @@ inline server_args parse_server_args(int argc, char** argv)
     return a;
 }
 
-/** Accept connections on 127.0.0.1 and start a Session (constructed from the socket) for each,
-    on `args.threads` threads; print "listening on 127.0.0.1:PORT" first. Never returns.
+/** Accept connections on 127.0.0.1 and call `start(socket)` for each (Nagle off, the socket on
+    a strand of its own), on `args.threads` threads; print "listening on 127.0.0.1:PORT" first.
+    Never returns.
 */
-template <class Session>
-void run_server(server_args const& args)
+template <class Start>
+void run_server(server_args const& args, Start start)
 {
     namespace asio = boost::asio;
     using asio::ip::tcp;
@@ -63,7 +64,7 @@ void run_server(server_args const& args)
                 if (!ec)
                 {
                     s.set_option(tcp::no_delay(true));
-                    std::make_shared<Session>(std::move(s))->start();
+                    start(std::move(s));
                 }
                 accept();
             }
@@ -74,6 +75,18 @@ void run_server(server_args const& args)
     for (int i = 1; i < args.threads; ++i)
         pool.emplace_back([&] { io.run(); });
     io.run();
+}
+
+/** Accept connections on 127.0.0.1 and start a Session (constructed from the socket) for each,
+    on `args.threads` threads; print "listening on 127.0.0.1:PORT" first. Never returns.
+*/
+template <class Session>
+void run_server(server_args const& args)
+{
+    run_server(
+        args,
+        [](boost::asio::ip::tcp::socket s) { std::make_shared<Session>(std::move(s))->start(); }
+    );
 }
 
 } // namespace bench
