@@ -50,32 +50,27 @@ start_server() { # name -> sets pid, port
 stop_server() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # scenario NAME "SERVERS" "LOADGEN ARGS" FIELD...: appends "scenario server field value" rows.
-# Besides the fields asked for: loadgen_cpu and server_cpu, the share of a core each used, and
-# lines_per_cpu_s, the lines answered per second of server CPU time: the servers' efficiency,
-# whichever side was the bottleneck.
+# Besides the fields asked for: loadgen_cpu and server_cpu, the share of a core each used while
+# the load generator measured (it reads the server's CPU time from /proc at the start and the
+# end of its measuring time), and lines_per_cpu_s, the lines answered per second of server CPU
+# time over that same interval: the servers' efficiency, whichever side was the bottleneck.
 scenario() {
     local name=$1 servers=$2 args=$3
     shift 3
     for _ in $(seq "$reps"); do
         for s in $servers; do
             start_server "$s"
-            local t0 c0 out c1 t1
-            t0=$(date +%s.%N)
-            c0=$(cpu_ticks "$pid")
-            if ! out=$(taskset -c 1 "$loadgen" --port "$port" $args --seconds "$secs"); then
+            local out
+            if ! out=$(taskset -c 1 "$loadgen" --port "$port" $args --seconds "$secs" --server-pid "$pid"); then
                 echo "the load generator failed against $s: $out" >&2
                 exit 1
             fi
-            c1=$(cpu_ticks "$pid")
-            t1=$(date +%s.%N)
             stop_server
-            for f in "$@" loadgen_cpu; do echo "$name $s $f $(echo " $out" | field "$f")" >>"$tmp/rows"; done
-            awk -v n="$name" -v s="$s" -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v w="$(echo "$t0 $t1" | awk '{print $2 - $1}')" \
-                -v l="$(echo " $out" | field lines_per_s)" \
-                'BEGIN { cpu = c / hz / w; printf "%s %s server_cpu %.2f\n%s %s lines_per_cpu_s %.0f\n", n, s, cpu, n, s, l / cpu }' >>"$tmp/rows"
+            for f in "$@" loadgen_cpu server_cpu; do echo "$name $s $f $(echo " $out" | field "$f")" >>"$tmp/rows"; done
+            awk -v n="$name" -v s="$s" -v c="$(echo " $out" | field server_cpu)" -v l="$(echo " $out" | field lines_per_s)" \
+                'BEGIN { if (c > 0) printf "%s %s lines_per_cpu_s %.0f\n", n, s, l / c }' >>"$tmp/rows"
         done
     done
 }
