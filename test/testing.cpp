@@ -12,6 +12,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/core/demangle.hpp>
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -25,6 +26,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <typeinfo>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -524,7 +526,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(catches_a_terminator_split_across_reads, Transport
     );
     BOOST_TEST(
         message.find(
-            "replay<" + std::string(Transport::name()) + ">(make, [observe,] stream, {3})"
+            "replay<asynchat::testing::" + std::string(Transport::name()) +
+            ">(make, [observe,] stream, {3})"
         ) != std::string::npos
     );
     BOOST_TEST(at::replay<Transport>(make, stream, *report.failed_split) == report.failed);
@@ -585,6 +588,32 @@ BOOST_AUTO_TEST_CASE(refuses_bad_arguments_before_running)
     auto null_maker = [](at::unix_stream::socket)
     { return std::shared_ptr<line_echo<at::unix_stream::socket>>(); };
     BOOST_CHECK_THROW(at::replay<at::unix_stream>(null_maker, "abc", {}), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(
+    the_report_names_the_transport_as_code_spells_it, Transport, all_transports
+)
+{
+    // Setup: the transport's type as the compiler names it, e.g. "asynchat::testing::tcp_v4".
+    std::string const type = boost::core::demangle(typeid(Transport).name());
+    auto make = maker<self_framing_echo<typename Transport::socket>>();
+
+    // Event: a report of a split that differs.
+    auto const report = at::check_splits<Transport>(make, "ab\r\ncd\r\n");
+
+    // Check: name() is the type's own name, and the line to replay the split names the type
+    // in full, so that it compiles where it is pasted.
+    BOOST_TEST_REQUIRE(!report.same());
+    BOOST_TEST("asynchat::testing::" + std::string(Transport::name()) == type);
+    BOOST_TEST(report.transport == Transport::name());
+    std::string const message = report.message();
+    BOOST_TEST(
+        message.rfind("asynchat::testing::check_splits<" + report.transport + ">: ", 0) == 0u
+    );
+    BOOST_TEST(
+        message.find("replay it: asynchat::testing::replay<" + type + ">(make, ") !=
+        std::string::npos
+    );
 }
 
 BOOST_AUTO_TEST_SUITE_END()

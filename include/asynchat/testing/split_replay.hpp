@@ -119,7 +119,7 @@ struct split_options
 */
 struct split_report
 {
-    /// The transport's name (Transport::name()).
+    /// The transport's name (Transport::name()): `tcp_v4`, `tcp_v6` or `unix_stream`.
     std::string transport;
     /// The stream checked.
     std::string stream;
@@ -149,7 +149,8 @@ struct split_report
     }
 
     /** A report for a test log: the split, the pieces, both records, the first difference, and
-        the replay() call that runs the split again.
+        the replay() call that runs the split again, its transport named in full
+        (`asynchat::testing::replay<asynchat::testing::tcp_v4>(make, [observe,] stream, {3})`).
     */
     std::string message() const
     {
@@ -170,8 +171,8 @@ struct split_report
         out += "\nin one piece:\n" + unsplit.describe() + "split " + to_string(*failed_split) +
                ":\n" + failed.describe();
         out += "first difference: " + difference() + "\n";
-        out += "replay it: asynchat::testing::replay<" + transport + ">(make, [observe,] stream, " +
-               to_string(*failed_split) + ")";
+        out += "replay it: asynchat::testing::replay<asynchat::testing::" + transport +
+               ">(make, [observe,] stream, " + to_string(*failed_split) + ")";
         return out;
     }
 
