@@ -616,6 +616,81 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(
     );
 }
 
+BOOST_AUTO_TEST_CASE(refuses_a_factory_that_starts_the_channel)
+{
+    // Setup: a factory that starts the channel it returns, as a program's acceptor would.
+    using chat_type = at::recorded<line_echo<at::unix_stream::socket>>;
+    auto starts = [](at::unix_stream::socket s)
+    {
+        auto chat = std::make_shared<chat_type>(std::move(s));
+        chat->start();
+        return chat;
+    };
+    auto const says_so = [](std::invalid_argument const& e)
+    { return std::string(e.what()).find("return a channel not yet started") != std::string::npos; };
+
+    // Event, check: replay() and check_splits() refuse it with a message, and do not abort.
+    BOOST_CHECK_EXCEPTION(
+        at::replay<at::unix_stream>(starts, session, {}), std::invalid_argument, says_so
+    );
+    BOOST_CHECK_EXCEPTION(
+        at::check_splits<at::unix_stream>(starts, lines_of, session), std::invalid_argument, says_so
+    );
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+//----------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(channel_start)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_second_start_goes_to_handle_error, Transport, all_transports)
+{
+    // Setup: a started channel, answering.
+    asio::io_context io;
+    auto [peer_socket, socket] = Transport::pair(io);
+    auto chat =
+        std::make_shared<at::recorded<line_echo<typename Transport::socket>>>(std::move(socket));
+    chat->start();
+    at::scripted_peer peer(io, std::move(peer_socket), 2s);
+    peer.send("x\r\n").expect("X\r\n");
+
+    // Event: start() again.
+    chat->start();
+    at::settle(io);
+
+    // Check: no assertion; handle_error() is told with a std::logic_error (line_echo's closes).
+    peer.expect_eof();
+    BOOST_TEST(
+        chat->hooks() == (std::vector<std::string>{
+                             "found_terminator \"x\"",
+                             "handle_error asynchat::async_chat::start: already started"}),
+        boost::test_tools::per_element()
+    );
+}
+
+BOOST_AUTO_TEST_CASE(twice_before_the_io_context_runs)
+{
+    // Setup: a channel on an io_context that does not run yet.
+    asio::io_context io;
+    auto [peer_socket, socket] = at::unix_stream::pair(io);
+    auto chat =
+        std::make_shared<at::recorded<line_echo<at::unix_stream::socket>>>(std::move(socket));
+
+    // Event: two start() calls, both carried out once the io_context runs.
+    chat->start();
+    chat->start();
+    at::settle(io);
+
+    // Check: the first started it, the second went to handle_error() (which closed it).
+    BOOST_TEST(
+        chat->hooks() ==
+            std::vector<std::string>{"handle_error asynchat::async_chat::start: already started"},
+        boost::test_tools::per_element()
+    );
+    BOOST_TEST(!chat->connected());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 //----------------------------------------------------------------------------

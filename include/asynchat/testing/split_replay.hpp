@@ -3,6 +3,7 @@
 #ifndef ASYNCHAT_TESTING_SPLIT_REPLAY_HPP
 #define ASYNCHAT_TESTING_SPLIT_REPLAY_HPP
 
+#include <asynchat/loop.hpp>
 #include <asynchat/testing/connected_pair.hpp>
 #include <asynchat/testing/escaped.hpp>
 #include <asynchat/testing/recorded.hpp>
@@ -211,6 +212,18 @@ private:
 
 namespace detail {
 
+// Whether `chat` is in the channel map of `io`: it entered it when start() (or connect()) was
+// called, before that call returned, though the start itself waits for `io` to run. The map is
+// the one trace a start leaves on the calling thread.
+template <class Chat>
+bool started(boost::asio::io_context& io, std::shared_ptr<Chat> const& chat)
+{
+    for (auto const& c : asynchat::channels<Chat>(io))
+        if (c == chat)
+            return true;
+    return false;
+}
+
 // The observe function of a check that has none.
 struct observe_nothing
 {
@@ -241,6 +254,19 @@ run_record run_once(
     if (!chat)
         throw std::invalid_argument("asynchat::testing: the factory returned no channel");
     using chat_type = typename std::decay_t<decltype(chat)>::element_type;
+    if (started(io, chat))
+    {
+        // The kit's start() would be the channel's second, an error. Let the factory's start
+        // run, then close the channel: destroyed with its start still pending, it would warn
+        // (in a debug build) that it was never started.
+        chat->close();
+        settle(io);
+        throw std::invalid_argument(
+            "asynchat::testing: the factory returned a channel already started (it called "
+            "start() or connect()); return a channel not yet started: check_splits() and "
+            "replay() start it themselves"
+        );
+    }
     scripted_peer<typename Transport::socket> peer(io, std::move(peer_socket), options.deadline);
     peer.watch(chat);
     chat->start();
@@ -364,17 +390,19 @@ check(Make& make, Observe& observe, std::string_view stream, split_options const
     @tparam Transport tcp_v4, tcp_v6 or unix_stream (unix_stream runs without a network, for a
     channel whose Stream is a Unix socket, or a template).
     @param make Called once a run with the channel's end, `Transport::socket`, returning the
-    channel, not started, as a `std::shared_ptr` to a class derived from basic_async_chat (a
-    recorded<Chat> to compare the hooks). It is called on this thread; it may reset state it
-    shares with `observe`. Whatever else holds the channel must let it go by the end of the
-    run (a chat room's member list, say).
+    channel, not started (the check calls start(); a factory that calls it, or connect(), is
+    refused), as a `std::shared_ptr` to a class derived from basic_async_chat (a recorded<Chat>
+    to compare the hooks). It is called on this thread; it may reset state it shares with
+    `observe`. Whatever else holds the channel must let it go by the end of the run (a chat
+    room's member list, say).
     @param observe Called once a run, at its end, with the channel (`Chat&`); returns what the
     test wants compared, convertible to `std::vector<std::string>` (what the handler recorded).
     @param stream The bytes the peer sends.
     @param options The policies, the deadline of each wait, half-close.
     @return The report: same(), or the first split that differs, printable with message().
     @throws std::invalid_argument for a policy that refuses the stream (every_pair() over its
-    limit) or a factory returning null; `boost::system::system_error` if no pair can be made.
+    limit), a factory returning null, or a factory returning a channel already started (by
+    start() or connect()); `boost::system::system_error` if no pair can be made.
 
     @par Python
     No equivalent: CPython's test_asynchat feeds chunk sizes 1, 2 and 3 by hand.
@@ -409,7 +437,8 @@ split_report check_splits(Make&& make, std::string_view stream, split_options co
     @param cuts Where to cut them (`{}`: in one piece).
     @param options The deadline and half-close (the policies are not used).
     @return The run's record.
-    @throws std::invalid_argument if `cuts` does not cut `stream` (see pieces()).
+    @throws std::invalid_argument if `cuts` does not cut `stream` (see pieces()), or as
+    check_splits() for the factory.
 
     @par Python
     No equivalent.
