@@ -638,6 +638,29 @@ BOOST_AUTO_TEST_CASE(refuses_a_factory_that_starts_the_channel)
     );
 }
 
+BOOST_AUTO_TEST_CASE(a_record_escapes_what_observe_returned)
+{
+    // Setup: observations with a line break, a NUL and a control byte, and an empty one.
+    at::run_record r;
+    r.observed = {"a\r\nb", std::string("\0x\x01", 3), ""};
+
+    // Event, check: each is printed escaped, as the bytes are.
+    BOOST_TEST(r.describe().find(R"(observed: "a\r\nb"; "\0x\x01"; "")") != std::string::npos);
+
+    // The first difference names the entries escaped too.
+    at::split_report report;
+    report.transport = "unix_stream";
+    report.stream = "ab";
+    report.unsplit.observed = {"x\n"};
+    report.failed.observed = {"y\n"};
+    report.failed_split = at::split{1};
+    BOOST_TEST(
+        report.message().find(
+            R"(first difference: observed, entry 1: in one piece "x\n", split "y\n")"
+        ) != std::string::npos
+    );
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 //----------------------------------------------------------------------------

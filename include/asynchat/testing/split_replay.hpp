@@ -46,7 +46,8 @@ struct run_record
     bool reset = false;
     /// The hooks it ran, if the channel is a recorded<Chat> (see hook_log::hooks()).
     std::vector<std::string> hooks;
-    /// What the test's observe function returned at the end of the run.
+    /// What the test's observe function returned at the end of the run (printed escaped, each
+    /// in quotes).
     std::vector<std::string> observed;
     /// Empty, or why the run did not finish: the channel stopped reading before the end of the
     /// stream, or never settled.
@@ -67,14 +68,17 @@ struct run_record
         return out << "run_record{\n" << r.describe() << "}";
     }
 
-    /// The record, one field a line, each line indented by `indent`; bytes escaped.
+    /** The record, one field a line, each line indented by `indent`: the bytes and each
+        observation escaped (see escaped()), so that control bytes and line breaks show; the
+        hooks as recorded<Chat> wrote them down.
+    */
     std::string describe(std::string const& indent = "  ") const
     {
-        auto list = [](std::vector<std::string> const& v)
+        auto list = [](std::vector<std::string> const& v, bool escape)
         {
             std::string out;
             for (auto const& s : v)
-                out += (out.empty() ? "" : "; ") + s;
+                out += (out.empty() ? "" : "; ") + (escape ? escaped(s) : s);
             return out.empty() ? std::string("(none)") : out;
         };
         std::string out = indent + "received " + std::to_string(received.size()) +
@@ -82,9 +86,9 @@ struct run_record
                           "closed: " + (closed ? "yes" : "no") +
                           (reset ? " (the peer saw a reset)" : "") + "\n";
         if (!hooks.empty())
-            out += indent + "hooks: " + list(hooks) + "\n";
+            out += indent + "hooks: " + list(hooks, false) + "\n";
         if (!observed.empty())
-            out += indent + "observed: " + list(observed) + "\n";
+            out += indent + "observed: " + list(observed, true) + "\n";
         if (!problem.empty())
             out += indent + "problem: " + problem + "\n";
         return out;
@@ -193,19 +197,23 @@ private:
         }
         if (a.closed != b.closed || a.reset != b.reset)
             return "how the connection ended";
-        auto first_entry = [](char const* what, auto const& x, auto const& y)
+        // The hooks are printed as recorded<Chat> wrote them (their messages already escaped),
+        // the observations escaped.
+        auto first_entry = [](char const* what, auto const& x, auto const& y, bool escape)
         {
             std::size_t i = 0;
             while (i < x.size() && i < y.size() && x[i] == y[i])
                 ++i;
+            auto entry = [&](auto const& v) {
+                return i >= v.size() ? std::string("(none)") : escape ? escaped(v[i]) : v[i];
+            };
             return std::string(what) + ", entry " + std::to_string(i + 1) + ": in one piece " +
-                   (i < x.size() ? x[i] : std::string("(none)")) + ", split " +
-                   (i < y.size() ? y[i] : std::string("(none)"));
+                   entry(x) + ", split " + entry(y);
         };
         if (a.hooks != b.hooks)
-            return first_entry("hooks", a.hooks, b.hooks);
+            return first_entry("hooks", a.hooks, b.hooks, false);
         if (a.observed != b.observed)
-            return first_entry("observed", a.observed, b.observed);
+            return first_entry("observed", a.observed, b.observed, true);
         return "problem: " + b.problem;
     }
 };
