@@ -661,6 +661,71 @@ BOOST_AUTO_TEST_CASE(a_record_escapes_what_observe_returned)
     );
 }
 
+BOOST_AUTO_TEST_CASE(one_run_and_one_byte_are_singular)
+{
+    // Setup: a stream of one byte has no place to cut: one run.
+    auto make = maker<read_sizes<at::unix_stream::socket>>();
+
+    // Event
+    auto const report = at::check_splits<at::unix_stream>(make, "x");
+
+    // Check
+    BOOST_TEST_REQUIRE(report.same());
+    BOOST_TEST(report.runs == 1u);
+    std::string const message = report.message();
+    BOOST_TEST(message.find("1 runs") == std::string::npos, message);
+    BOOST_TEST(message.find(": 1 run") != std::string::npos, message);
+    at::run_record r;
+    r.received = "x";
+    BOOST_TEST(r.describe().find(R"(received 1 byte: "x")") != std::string::npos, r.describe());
+    BOOST_TEST(at::escaped("abcde", 4) == R"("ab"... (1 byte left out) ..."de")");
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(pipelining_after_quit, Transport, all_transports)
+{
+    // Setup: a client that sends a line after QUIT, in the same write.
+    using chat_type = at::recorded<line_echo<typename Transport::socket>>;
+    std::string const stream = "a\r\nQUIT\r\nb\r\n";
+
+    // Event, check: in one piece the channel reads "b" with QUIT and handles it (what it
+    // pushes after close_when_done() is not sent); cut after QUIT, it has written BYE and
+    // closed before it reads "b". So the hooks differ by split.
+    auto const whole = at::replay<Transport>(maker<chat_type>(), stream, {});
+    auto const cut = at::replay<Transport>(maker<chat_type>(), stream, {9});
+    BOOST_TEST(whole.received == "A\r\nBYE\r\n");
+    BOOST_TEST(cut.received == whole.received);
+    BOOST_TEST(whole.closed);
+    BOOST_TEST(cut.closed);
+    BOOST_TEST(
+        whole.hooks == (std::vector<std::string>{
+                           "found_terminator \"a\"",
+                           "found_terminator \"QUIT\"",
+                           "found_terminator \"b\"",
+                           "handle_close"}),
+        boost::test_tools::per_element()
+    );
+    BOOST_TEST(
+        cut.hooks == (std::vector<std::string>{
+                         "found_terminator \"a\"", "found_terminator \"QUIT\"", "handle_close"}),
+        boost::test_tools::per_element()
+    );
+    auto const recorded = at::check_splits<Transport>(maker<chat_type>(), stream);
+    BOOST_TEST_REQUIRE(!recorded.same());
+    BOOST_TEST(at::to_string(*recorded.failed_split) == "{9}");
+
+    // What the client sees does not depend on the split: checked without the hooks, and
+    // without observing the lines, the channel is the same at every split.
+    at::split_options options;
+    options.policies = {
+        at::split_policy::every_boundary(),
+        at::split_policy::every_pair(16),
+        at::split_policy::one_byte_at_a_time()};
+    auto const answers = at::check_splits<Transport>(
+        maker<line_echo<typename Transport::socket>>(), stream, options
+    );
+    BOOST_TEST(answers.same(), answers.message());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 //----------------------------------------------------------------------------

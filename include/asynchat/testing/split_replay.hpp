@@ -81,9 +81,8 @@ struct run_record
                 out += (out.empty() ? "" : "; ") + (escape ? escaped(s) : s);
             return out.empty() ? std::string("(none)") : out;
         };
-        std::string out = indent + "received " + std::to_string(received.size()) +
-                          " bytes: " + escaped(received) + "\n" + indent +
-                          "closed: " + (closed ? "yes" : "no") +
+        std::string out = indent + "received " + detail::counted(received.size(), "byte") + ": " +
+                          escaped(received) + "\n" + indent + "closed: " + (closed ? "yes" : "no") +
                           (reset ? " (the peer saw a reset)" : "") + "\n";
         if (!hooks.empty())
             out += indent + "hooks: " + list(hooks, false) + "\n";
@@ -161,15 +160,18 @@ struct split_report
     {
         std::string const head = "asynchat::testing::check_splits<" + transport + ">: ";
         if (same())
-            return head + std::to_string(runs) + " runs, each the same as the stream in one piece";
+            return head +
+                   (runs == 1
+                        ? std::string("1 run: the stream in one piece, no split to try")
+                        : std::to_string(runs) + " runs, each the same as the stream in one piece");
         if (failed_split->empty())
             return head + "the stream in one piece did not finish: " + unsplit.problem + "\n" +
-                   "stream (" + std::to_string(stream.size()) + " bytes): " + escaped(stream) +
+                   "stream (" + detail::counted(stream.size(), "byte") + "): " + escaped(stream) +
                    "\n" + unsplit.describe();
         std::string out = head + "split " + to_string(*failed_split) + " (" + failed_policy +
                           ", run " + std::to_string(runs) + " of " + std::to_string(planned) +
                           ") differs from the stream in one piece\n";
-        out += "stream (" + std::to_string(stream.size()) + " bytes): " + escaped(stream) + "\n";
+        out += "stream (" + detail::counted(stream.size(), "byte") + "): " + escaped(stream) + "\n";
         out += "pieces:";
         for (auto piece : pieces(stream, *failed_split))
             out += " " + escaped(piece, 80);
@@ -293,7 +295,7 @@ run_record run_once(
     {
         record.problem = std::string(e.what()) + " (the channel read " +
                          std::to_string(chat->bytes_received()) + " of " +
-                         std::to_string(stream.size()) + " bytes)";
+                         detail::counted(stream.size(), "byte") + ")";
     }
     if (options.half_close && chat->connected())
         peer.half_close();
@@ -387,13 +389,15 @@ check(Make& make, Observe& observe, std::string_view stream, split_options const
     from `make`, which the check starts. The peer writes piece k only once the channel has read
     every byte before it (its bytes_received()), so the channel's reads end exactly at the cuts
     (a piece larger than the socket's buffers may arrive in several reads, never merged with
-    the next). Once the pieces are sent (and the sending side shut down, if
-    `options.half_close`), the run settles: it ends when the peer's connection has ended, or
-    when the channel is open with nothing queued, everything it wrote has arrived and no
-    handler is ready. Timers (unless on manual_clock and advanced) and other threads are not
-    waited for. Then the record is taken: the bytes the peer received, whether the channel is
-    closed, its hooks if it is a recorded<Chat>, and `observe(chat)`. The channel is closed and
-    its io_context destroyed.
+    the next). The feeding stops once the channel has closed: no piece is sent to it, and the
+    wait for a piece ends when it closes (one that called close_when_done() is fed until its
+    close, so what comes after a QUIT may be read in one piece and not when cut after the
+    QUIT). Once the pieces are sent (and the sending side shut down, if `options.half_close`),
+    the run settles: it ends when the peer's connection has ended, or when the channel is open
+    with nothing queued, everything it wrote has arrived and no handler is ready. Timers
+    (unless on manual_clock and advanced) and other threads are not waited for. Then the record
+    is taken: the bytes the peer received, whether the channel is closed, its hooks if it is a
+    recorded<Chat>, and `observe(chat)`. The channel is closed and its io_context destroyed.
 
     @tparam Transport tcp_v4, tcp_v6 or unix_stream (unix_stream runs without a network, for a
     channel whose Stream is a Unix socket, or a template).
