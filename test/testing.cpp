@@ -12,6 +12,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/core/demangle.hpp>
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -25,6 +26,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <typeinfo>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -524,7 +526,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(catches_a_terminator_split_across_reads, Transport
     );
     BOOST_TEST(
         message.find(
-            "replay<" + std::string(Transport::name()) + ">(make, [observe,] stream, {3})"
+            "replay<asynchat::testing::" + std::string(Transport::name()) +
+            ">(make, [observe,] stream, {3})"
         ) != std::string::npos
     );
     BOOST_TEST(at::replay<Transport>(make, stream, *report.failed_split) == report.failed);
@@ -585,6 +588,195 @@ BOOST_AUTO_TEST_CASE(refuses_bad_arguments_before_running)
     auto null_maker = [](at::unix_stream::socket)
     { return std::shared_ptr<line_echo<at::unix_stream::socket>>(); };
     BOOST_CHECK_THROW(at::replay<at::unix_stream>(null_maker, "abc", {}), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(
+    the_report_names_the_transport_as_code_spells_it, Transport, all_transports
+)
+{
+    // Setup: the transport's type as the compiler names it, e.g. "asynchat::testing::tcp_v4".
+    std::string const type = boost::core::demangle(typeid(Transport).name());
+    auto make = maker<self_framing_echo<typename Transport::socket>>();
+
+    // Event: a report of a split that differs.
+    auto const report = at::check_splits<Transport>(make, "ab\r\ncd\r\n");
+
+    // Check: name() is the type's own name, and the line to replay the split names the type
+    // in full, so that it compiles where it is pasted.
+    BOOST_TEST_REQUIRE(!report.same());
+    BOOST_TEST("asynchat::testing::" + std::string(Transport::name()) == type);
+    BOOST_TEST(report.transport == Transport::name());
+    std::string const message = report.message();
+    BOOST_TEST(
+        message.rfind("asynchat::testing::check_splits<" + report.transport + ">: ", 0) == 0u
+    );
+    BOOST_TEST(
+        message.find("replay it: asynchat::testing::replay<" + type + ">(make, ") !=
+        std::string::npos
+    );
+}
+
+BOOST_AUTO_TEST_CASE(refuses_a_factory_that_starts_the_channel)
+{
+    // Setup: a factory that starts the channel it returns, as a program's acceptor would.
+    using chat_type = at::recorded<line_echo<at::unix_stream::socket>>;
+    auto starts = [](at::unix_stream::socket s)
+    {
+        auto chat = std::make_shared<chat_type>(std::move(s));
+        chat->start();
+        return chat;
+    };
+    auto const says_so = [](std::invalid_argument const& e)
+    { return std::string(e.what()).find("return a channel not yet started") != std::string::npos; };
+
+    // Event, check: replay() and check_splits() refuse it with a message, and do not abort.
+    BOOST_CHECK_EXCEPTION(
+        at::replay<at::unix_stream>(starts, session, {}), std::invalid_argument, says_so
+    );
+    BOOST_CHECK_EXCEPTION(
+        at::check_splits<at::unix_stream>(starts, lines_of, session), std::invalid_argument, says_so
+    );
+}
+
+BOOST_AUTO_TEST_CASE(a_record_escapes_what_observe_returned)
+{
+    // Setup: observations with a line break, a NUL and a control byte, and an empty one.
+    at::run_record r;
+    r.observed = {"a\r\nb", std::string("\0x\x01", 3), ""};
+
+    // Event, check: each is printed escaped, as the bytes are.
+    BOOST_TEST(r.describe().find(R"(observed: "a\r\nb"; "\0x\x01"; "")") != std::string::npos);
+
+    // The first difference names the entries escaped too.
+    at::split_report report;
+    report.transport = "unix_stream";
+    report.stream = "ab";
+    report.unsplit.observed = {"x\n"};
+    report.failed.observed = {"y\n"};
+    report.failed_split = at::split{1};
+    BOOST_TEST(
+        report.message().find(
+            R"(first difference: observed, entry 1: in one piece "x\n", split "y\n")"
+        ) != std::string::npos
+    );
+}
+
+BOOST_AUTO_TEST_CASE(one_run_and_one_byte_are_singular)
+{
+    // Setup: a stream of one byte has no place to cut: one run.
+    auto make = maker<read_sizes<at::unix_stream::socket>>();
+
+    // Event
+    auto const report = at::check_splits<at::unix_stream>(make, "x");
+
+    // Check
+    BOOST_TEST_REQUIRE(report.same());
+    BOOST_TEST(report.runs == 1u);
+    std::string const message = report.message();
+    BOOST_TEST(message.find("1 runs") == std::string::npos, message);
+    BOOST_TEST(message.find(": 1 run") != std::string::npos, message);
+    at::run_record r;
+    r.received = "x";
+    BOOST_TEST(r.describe().find(R"(received 1 byte: "x")") != std::string::npos, r.describe());
+    BOOST_TEST(at::escaped("abcde", 4) == R"("ab"... (1 byte left out) ..."de")");
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(pipelining_after_quit, Transport, all_transports)
+{
+    // Setup: a client that sends a line after QUIT, in the same write.
+    using chat_type = at::recorded<line_echo<typename Transport::socket>>;
+    std::string const stream = "a\r\nQUIT\r\nb\r\n";
+
+    // Event, check: in one piece the channel reads "b" with QUIT and handles it (what it
+    // pushes after close_when_done() is not sent); cut after QUIT, it has written BYE and
+    // closed before it reads "b". So the hooks differ by split.
+    auto const whole = at::replay<Transport>(maker<chat_type>(), stream, {});
+    auto const cut = at::replay<Transport>(maker<chat_type>(), stream, {9});
+    BOOST_TEST(whole.received == "A\r\nBYE\r\n");
+    BOOST_TEST(cut.received == whole.received);
+    BOOST_TEST(whole.closed);
+    BOOST_TEST(cut.closed);
+    BOOST_TEST(
+        whole.hooks == (std::vector<std::string>{
+                           "found_terminator \"a\"",
+                           "found_terminator \"QUIT\"",
+                           "found_terminator \"b\"",
+                           "handle_close"}),
+        boost::test_tools::per_element()
+    );
+    BOOST_TEST(
+        cut.hooks == (std::vector<std::string>{
+                         "found_terminator \"a\"", "found_terminator \"QUIT\"", "handle_close"}),
+        boost::test_tools::per_element()
+    );
+    auto const recorded = at::check_splits<Transport>(maker<chat_type>(), stream);
+    BOOST_TEST_REQUIRE(!recorded.same());
+    BOOST_TEST(at::to_string(*recorded.failed_split) == "{9}");
+
+    // What the client sees does not depend on the split: checked without the hooks, and
+    // without observing the lines, the channel is the same at every split.
+    at::split_options options;
+    options.policies = {
+        at::split_policy::every_boundary(),
+        at::split_policy::every_pair(16),
+        at::split_policy::one_byte_at_a_time()};
+    auto const answers = at::check_splits<Transport>(
+        maker<line_echo<typename Transport::socket>>(), stream, options
+    );
+    BOOST_TEST(answers.same(), answers.message());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+//----------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(channel_start)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_second_start_goes_to_handle_error, Transport, all_transports)
+{
+    // Setup: a started channel, answering.
+    asio::io_context io;
+    auto [peer_socket, socket] = Transport::pair(io);
+    auto chat =
+        std::make_shared<at::recorded<line_echo<typename Transport::socket>>>(std::move(socket));
+    chat->start();
+    at::scripted_peer peer(io, std::move(peer_socket), 2s);
+    peer.send("x\r\n").expect("X\r\n");
+
+    // Event: start() again.
+    chat->start();
+    at::settle(io);
+
+    // Check: no assertion; handle_error() is told with a std::logic_error (line_echo's closes).
+    peer.expect_eof();
+    BOOST_TEST(
+        chat->hooks() == (std::vector<std::string>{
+                             "found_terminator \"x\"",
+                             "handle_error asynchat::async_chat::start: already started"}),
+        boost::test_tools::per_element()
+    );
+}
+
+BOOST_AUTO_TEST_CASE(twice_before_the_io_context_runs)
+{
+    // Setup: a channel on an io_context that does not run yet.
+    asio::io_context io;
+    auto [peer_socket, socket] = at::unix_stream::pair(io);
+    auto chat =
+        std::make_shared<at::recorded<line_echo<at::unix_stream::socket>>>(std::move(socket));
+
+    // Event: two start() calls, both carried out once the io_context runs.
+    chat->start();
+    chat->start();
+    at::settle(io);
+
+    // Check: the first started it, the second went to handle_error() (which closed it).
+    BOOST_TEST(
+        chat->hooks() ==
+            std::vector<std::string>{"handle_error asynchat::async_chat::start: already started"},
+        boost::test_tools::per_element()
+    );
+    BOOST_TEST(!chat->connected());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -219,9 +219,11 @@ public:
         Nothing is written or read before start() (or connect()); calls made before it, in the
         constructor too (push() of a greeting, close_when_done(), close(), set_terminator()),
         are accepted and take effect in order once it runs, as in a Python channel's `__init__`.
-        Safe to call from any thread.
+        Safe to call from any thread. Call it once: a second call (or one after connect()) goes
+        to handle_error() with a `std::logic_error`, "asynchat::async_chat::start: already
+        started", as it can only be detected on the executor; a call after close() does nothing.
 
-        On a TLS stream (is_tls) the server's handshake runs first: reading and writing begin
+        On a TLS stream (tls_chat) the server's handshake runs first: reading and writing begin
         once it has succeeded; a failure goes to handle_error() with the
         `boost::system::system_error` (OpenSSL's reason in its message), and the channel
         closes. The idle timeout covers the handshake.

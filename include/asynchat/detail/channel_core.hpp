@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <stdexcept>
 #include <utility>
 
 namespace asynchat::detail {
@@ -111,12 +112,22 @@ public:
     bool open() const noexcept { return state_ == state::open; }
     bool closed() const noexcept { return state_ == state::closed; }
 
-    /// start() ran: true if the channel starts now, false if it was closed before.
-    bool start() noexcept
+    /** start() ran: true if the channel starts now, false if it was closed before.
+
+        @throws std::logic_error if it was started already (open, or connect() ran), or is a
+        client channel not connected; the state is left as it was.
+    */
+    bool start()
     {
         if (state_ == state::closed)
             return false;
-        BOOST_ASSERT(state_ == state::connected);
+        if (state_ == state::unconnected)
+            throw std::logic_error(
+                "asynchat::async_chat::start: the channel is not connected (a client channel "
+                "starts with connect())"
+            );
+        if (state_ != state::connected)
+            throw std::logic_error("asynchat::async_chat::start: already started");
         state_ = state::open;
         return true;
     }

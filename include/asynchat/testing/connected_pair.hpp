@@ -63,7 +63,8 @@ struct tcp_v4
     using protocol = boost::asio::ip::tcp;
     /// The socket of each end.
     using socket = protocol::socket;
-    /// "tcp_v4", for test names and messages.
+    /// "tcp_v4", the type's own name (as in `asynchat::testing::tcp_v4`), for test names and
+    /// messages.
     static char const* name() noexcept { return "tcp_v4"; }
     /// 127.0.0.1, port 0.
     static protocol::endpoint loopback()
@@ -109,7 +110,8 @@ struct tcp_v6
     using protocol = boost::asio::ip::tcp;
     /// The socket of each end.
     using socket = protocol::socket;
-    /// "tcp_v6", for test names and messages.
+    /// "tcp_v6", the type's own name (as in `asynchat::testing::tcp_v6`), for test names and
+    /// messages.
     static char const* name() noexcept { return "tcp_v6"; }
     /// ::1, port 0.
     static protocol::endpoint loopback() { return {boost::asio::ip::make_address_v6("::1"), 0}; }
@@ -149,8 +151,9 @@ struct unix_stream
     using protocol = boost::asio::local::stream_protocol;
     /// The socket of each end.
     using socket = protocol::socket;
-    /// "unix", for test names and messages.
-    static char const* name() noexcept { return "unix"; }
+    /// "unix_stream", the type's own name (as in `asynchat::testing::unix_stream`), for test
+    /// names and messages.
+    static char const* name() noexcept { return "unix_stream"; }
 
     /// A listening acceptor on a fresh path in the temporary directory, removed on destruction.
     struct listener

@@ -9,6 +9,16 @@
 
 namespace asynchat::testing {
 
+namespace detail {
+
+// `n` and the noun, singular for one: "1 byte", "2 bytes".
+inline std::string counted(std::size_t n, char const* noun)
+{
+    return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
+} // namespace detail
+
 /** `bytes` as a quoted C string literal: printable ASCII as is, `\r`, `\n`, `\t`, `\0`, `\\`
     and `\"` escaped, any other byte as `\xNN`; longer than `max_bytes`, the middle is left out
     and the number of bytes left out is said.
@@ -67,7 +77,7 @@ inline std::string escaped(std::string_view bytes, std::size_t max_bytes = 400)
         std::size_t const half = max_bytes / 2;
         for (char c : bytes.substr(0, half))
             put(out, static_cast<unsigned char>(c));
-        out += "\"... (" + std::to_string(bytes.size() - 2 * half) + " bytes left out) ...\"";
+        out += "\"... (" + detail::counted(bytes.size() - 2 * half, "byte") + " left out) ...\"";
         for (char c : bytes.substr(bytes.size() - half))
             put(out, static_cast<unsigned char>(c));
     }

@@ -3,6 +3,8 @@
 #ifndef ASYNCHAT_TESTING_SPLIT_HPP
 #define ASYNCHAT_TESTING_SPLIT_HPP
 
+#include <asynchat/testing/escaped.hpp>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -49,8 +51,8 @@ inline std::vector<std::string_view> pieces(std::string_view stream, split const
         if (cut <= from || cut >= stream.size())
             throw std::invalid_argument(
                 "asynchat::testing::pieces: split " + to_string(cuts) +
-                " does not cut a stream of " + std::to_string(stream.size()) +
-                " bytes (cuts strictly increasing, from 1 to " + "size - 1)"
+                " does not cut a stream of " + detail::counted(stream.size(), "byte") +
+                " (cuts strictly increasing, from 1 to " + "size - 1)"
             );
         out.push_back(stream.substr(from, cut - from));
         from = cut;
@@ -140,7 +142,7 @@ public:
         if (kind_ == kind::every_pair && stream_size > limit_)
             throw std::invalid_argument(
                 "asynchat::testing::split_policy::every_pair(" + std::to_string(limit_) +
-                "): the stream has " + std::to_string(stream_size) + " bytes, more than the " +
+                "): the stream has " + detail::counted(stream_size, "byte") + ", more than the " +
                 std::to_string(limit_) + " this check accepts ((n - 1)(n - 2)/2 runs)"
             );
         if (stream_size < 2)

@@ -3,6 +3,7 @@
 #ifndef ASYNCHAT_TESTING_SPLIT_REPLAY_HPP
 #define ASYNCHAT_TESTING_SPLIT_REPLAY_HPP
 
+#include <asynchat/loop.hpp>
 #include <asynchat/testing/connected_pair.hpp>
 #include <asynchat/testing/escaped.hpp>
 #include <asynchat/testing/recorded.hpp>
@@ -45,7 +46,8 @@ struct run_record
     bool reset = false;
     /// The hooks it ran, if the channel is a recorded<Chat> (see hook_log::hooks()).
     std::vector<std::string> hooks;
-    /// What the test's observe function returned at the end of the run.
+    /// What the test's observe function returned at the end of the run (printed escaped, each
+    /// in quotes).
     std::vector<std::string> observed;
     /// Empty, or why the run did not finish: the channel stopped reading before the end of the
     /// stream, or never settled.
@@ -66,24 +68,26 @@ struct run_record
         return out << "run_record{\n" << r.describe() << "}";
     }
 
-    /// The record, one field a line, each line indented by `indent`; bytes escaped.
+    /** The record, one field a line, each line indented by `indent`: the bytes and each
+        observation escaped (see escaped()), so that control bytes and line breaks show; the
+        hooks as recorded<Chat> wrote them down.
+    */
     std::string describe(std::string const& indent = "  ") const
     {
-        auto list = [](std::vector<std::string> const& v)
+        auto list = [](std::vector<std::string> const& v, bool escape)
         {
             std::string out;
             for (auto const& s : v)
-                out += (out.empty() ? "" : "; ") + s;
+                out += (out.empty() ? "" : "; ") + (escape ? escaped(s) : s);
             return out.empty() ? std::string("(none)") : out;
         };
-        std::string out = indent + "received " + std::to_string(received.size()) +
-                          " bytes: " + escaped(received) + "\n" + indent +
-                          "closed: " + (closed ? "yes" : "no") +
+        std::string out = indent + "received " + detail::counted(received.size(), "byte") + ": " +
+                          escaped(received) + "\n" + indent + "closed: " + (closed ? "yes" : "no") +
                           (reset ? " (the peer saw a reset)" : "") + "\n";
         if (!hooks.empty())
-            out += indent + "hooks: " + list(hooks) + "\n";
+            out += indent + "hooks: " + list(hooks, false) + "\n";
         if (!observed.empty())
-            out += indent + "observed: " + list(observed) + "\n";
+            out += indent + "observed: " + list(observed, true) + "\n";
         if (!problem.empty())
             out += indent + "problem: " + problem + "\n";
         return out;
@@ -119,7 +123,7 @@ struct split_options
 */
 struct split_report
 {
-    /// The transport's name (Transport::name()).
+    /// The transport's name (Transport::name()): `tcp_v4`, `tcp_v6` or `unix_stream`.
     std::string transport;
     /// The stream checked.
     std::string stream;
@@ -149,29 +153,33 @@ struct split_report
     }
 
     /** A report for a test log: the split, the pieces, both records, the first difference, and
-        the replay() call that runs the split again.
+        the replay() call that runs the split again, its transport named in full
+        (`asynchat::testing::replay<asynchat::testing::tcp_v4>(make, [observe,] stream, {3})`).
     */
     std::string message() const
     {
         std::string const head = "asynchat::testing::check_splits<" + transport + ">: ";
         if (same())
-            return head + std::to_string(runs) + " runs, each the same as the stream in one piece";
+            return head +
+                   (runs == 1
+                        ? std::string("1 run: the stream in one piece, no split to try")
+                        : std::to_string(runs) + " runs, each the same as the stream in one piece");
         if (failed_split->empty())
             return head + "the stream in one piece did not finish: " + unsplit.problem + "\n" +
-                   "stream (" + std::to_string(stream.size()) + " bytes): " + escaped(stream) +
+                   "stream (" + detail::counted(stream.size(), "byte") + "): " + escaped(stream) +
                    "\n" + unsplit.describe();
         std::string out = head + "split " + to_string(*failed_split) + " (" + failed_policy +
                           ", run " + std::to_string(runs) + " of " + std::to_string(planned) +
                           ") differs from the stream in one piece\n";
-        out += "stream (" + std::to_string(stream.size()) + " bytes): " + escaped(stream) + "\n";
+        out += "stream (" + detail::counted(stream.size(), "byte") + "): " + escaped(stream) + "\n";
         out += "pieces:";
         for (auto piece : pieces(stream, *failed_split))
             out += " " + escaped(piece, 80);
         out += "\nin one piece:\n" + unsplit.describe() + "split " + to_string(*failed_split) +
                ":\n" + failed.describe();
         out += "first difference: " + difference() + "\n";
-        out += "replay it: asynchat::testing::replay<" + transport + ">(make, [observe,] stream, " +
-               to_string(*failed_split) + ")";
+        out += "replay it: asynchat::testing::replay<asynchat::testing::" + transport +
+               ">(make, [observe,] stream, " + to_string(*failed_split) + ")";
         return out;
     }
 
@@ -191,24 +199,40 @@ private:
         }
         if (a.closed != b.closed || a.reset != b.reset)
             return "how the connection ended";
-        auto first_entry = [](char const* what, auto const& x, auto const& y)
+        // The hooks are printed as recorded<Chat> wrote them (their messages already escaped),
+        // the observations escaped.
+        auto first_entry = [](char const* what, auto const& x, auto const& y, bool escape)
         {
             std::size_t i = 0;
             while (i < x.size() && i < y.size() && x[i] == y[i])
                 ++i;
+            auto entry = [&](auto const& v) {
+                return i >= v.size() ? std::string("(none)") : escape ? escaped(v[i]) : v[i];
+            };
             return std::string(what) + ", entry " + std::to_string(i + 1) + ": in one piece " +
-                   (i < x.size() ? x[i] : std::string("(none)")) + ", split " +
-                   (i < y.size() ? y[i] : std::string("(none)"));
+                   entry(x) + ", split " + entry(y);
         };
         if (a.hooks != b.hooks)
-            return first_entry("hooks", a.hooks, b.hooks);
+            return first_entry("hooks", a.hooks, b.hooks, false);
         if (a.observed != b.observed)
-            return first_entry("observed", a.observed, b.observed);
+            return first_entry("observed", a.observed, b.observed, true);
         return "problem: " + b.problem;
     }
 };
 
 namespace detail {
+
+// Whether `chat` is in the channel map of `io`: it entered it when start() (or connect()) was
+// called, before that call returned, though the start itself waits for `io` to run. The map is
+// the one trace a start leaves on the calling thread.
+template <class Chat>
+bool started(boost::asio::io_context& io, std::shared_ptr<Chat> const& chat)
+{
+    for (auto const& c : asynchat::channels<Chat>(io))
+        if (c == chat)
+            return true;
+    return false;
+}
 
 // The observe function of a check that has none.
 struct observe_nothing
@@ -240,6 +264,19 @@ run_record run_once(
     if (!chat)
         throw std::invalid_argument("asynchat::testing: the factory returned no channel");
     using chat_type = typename std::decay_t<decltype(chat)>::element_type;
+    if (started(io, chat))
+    {
+        // The kit's start() would be the channel's second, an error. Let the factory's start
+        // run, then close the channel: destroyed with its start still pending, it would warn
+        // (in a debug build) that it was never started.
+        chat->close();
+        settle(io);
+        throw std::invalid_argument(
+            "asynchat::testing: the factory returned a channel already started (it called "
+            "start() or connect()); return a channel not yet started: check_splits() and "
+            "replay() start it themselves"
+        );
+    }
     scripted_peer<typename Transport::socket> peer(io, std::move(peer_socket), options.deadline);
     peer.watch(chat);
     chat->start();
@@ -258,7 +295,7 @@ run_record run_once(
     {
         record.problem = std::string(e.what()) + " (the channel read " +
                          std::to_string(chat->bytes_received()) + " of " +
-                         std::to_string(stream.size()) + " bytes)";
+                         detail::counted(stream.size(), "byte") + ")";
     }
     if (options.half_close && chat->connected())
         peer.half_close();
@@ -352,28 +389,32 @@ check(Make& make, Observe& observe, std::string_view stream, split_options const
     from `make`, which the check starts. The peer writes piece k only once the channel has read
     every byte before it (its bytes_received()), so the channel's reads end exactly at the cuts
     (a piece larger than the socket's buffers may arrive in several reads, never merged with
-    the next). Once the pieces are sent (and the sending side shut down, if
-    `options.half_close`), the run settles: it ends when the peer's connection has ended, or
-    when the channel is open with nothing queued, everything it wrote has arrived and no
-    handler is ready. Timers (unless on manual_clock and advanced) and other threads are not
-    waited for. Then the record is taken: the bytes the peer received, whether the channel is
-    closed, its hooks if it is a recorded<Chat>, and `observe(chat)`. The channel is closed and
-    its io_context destroyed.
+    the next). The feeding stops once the channel has closed: no piece is sent to it, and the
+    wait for a piece ends when it closes (one that called close_when_done() is fed until its
+    close, so what comes after a QUIT may be read in one piece and not when cut after the
+    QUIT). Once the pieces are sent (and the sending side shut down, if `options.half_close`),
+    the run settles: it ends when the peer's connection has ended, or when the channel is open
+    with nothing queued, everything it wrote has arrived and no handler is ready. Timers
+    (unless on manual_clock and advanced) and other threads are not waited for. Then the record
+    is taken: the bytes the peer received, whether the channel is closed, its hooks if it is a
+    recorded<Chat>, and `observe(chat)`. The channel is closed and its io_context destroyed.
 
     @tparam Transport tcp_v4, tcp_v6 or unix_stream (unix_stream runs without a network, for a
     channel whose Stream is a Unix socket, or a template).
     @param make Called once a run with the channel's end, `Transport::socket`, returning the
-    channel, not started, as a `std::shared_ptr` to a class derived from basic_async_chat (a
-    recorded<Chat> to compare the hooks). It is called on this thread; it may reset state it
-    shares with `observe`. Whatever else holds the channel must let it go by the end of the
-    run (a chat room's member list, say).
+    channel, not started (the check calls start(); a factory that calls it, or connect(), is
+    refused), as a `std::shared_ptr` to a class derived from basic_async_chat (a recorded<Chat>
+    to compare the hooks). It is called on this thread; it may reset state it shares with
+    `observe`. Whatever else holds the channel must let it go by the end of the run (a chat
+    room's member list, say).
     @param observe Called once a run, at its end, with the channel (`Chat&`); returns what the
     test wants compared, convertible to `std::vector<std::string>` (what the handler recorded).
     @param stream The bytes the peer sends.
     @param options The policies, the deadline of each wait, half-close.
     @return The report: same(), or the first split that differs, printable with message().
     @throws std::invalid_argument for a policy that refuses the stream (every_pair() over its
-    limit) or a factory returning null; `boost::system::system_error` if no pair can be made.
+    limit), a factory returning null, or a factory returning a channel already started (by
+    start() or connect()); `boost::system::system_error` if no pair can be made.
 
     @par Python
     No equivalent: CPython's test_asynchat feeds chunk sizes 1, 2 and 3 by hand.
@@ -408,7 +449,8 @@ split_report check_splits(Make&& make, std::string_view stream, split_options co
     @param cuts Where to cut them (`{}`: in one piece).
     @param options The deadline and half-close (the policies are not used).
     @return The run's record.
-    @throws std::invalid_argument if `cuts` does not cut `stream` (see pieces()).
+    @throws std::invalid_argument if `cuts` does not cut `stream` (see pieces()), or as
+    check_splits() for the factory.
 
     @par Python
     No equivalent.
