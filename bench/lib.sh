@@ -26,28 +26,21 @@ stop_server() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
 # field NAME: the value of NAME=... in a result line on stdin.
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# cpu_ticks PID: the process's user+system clock ticks, its threads included.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # measure LOADGEN_ARGS...: run the load generator against the server and print its result line
-# with two fields added: server_cpu, the share of a core the server used over the load
-# generator's whole run (wall clock), and lines_per_cpu_s, the lines answered per second of
-# server CPU time: the server's efficiency, whichever side was the limit. Exits if the load
+# (with server_cpu, the share of a core the server used over the load generator's measuring
+# time, which loadgen reads from /proc) and lines_per_cpu_s added: the lines answered per second
+# of server CPU time, the server's efficiency whichever side was the limit. Exits if the load
 # generator fails.
 measure() {
-    local t0 c0 out c1 t1
-    t0=$(date +%s.%N)
-    c0=$(cpu_ticks "$pid")
-    if ! out=$(taskset -c 1 "$loadgen" --port "$port" "$@"); then
+    local out
+    if ! out=$(taskset -c 1 "$loadgen" --port "$port" --server-pid "$pid" "$@"); then
         echo "the load generator failed ($*): $out" >&2
         exit 1
     fi
-    c1=$(cpu_ticks "$pid")
-    t1=$(date +%s.%N)
-    awk -v out="$out" -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v t0="$t0" -v t1="$t1" \
-        -v l="$(echo " $out" | field lines_per_s)" \
-        'BEGIN { cpu = c / hz / (t1 - t0); printf "%s server_cpu=%.4f lines_per_cpu_s=%.0f\n", out, cpu, (cpu > 0 ? l / cpu : 0) }'
+    awk -v out="$out" -v cpu="$(echo " $out" | field server_cpu)" -v l="$(echo " $out" | field lines_per_s)" \
+        'BEGIN { printf "%s lines_per_cpu_s=%.0f\n", out, (cpu > 0 ? l / cpu : 0) }'
 }
 
 # idle_bytes N LOADGEN_ARGS...: open N connections to the server (--mode idle: one exchange

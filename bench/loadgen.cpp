@@ -3,13 +3,17 @@
 //
 // Usage: asynchat_bench_loadgen --port P --mode pipeline|pingpong|bulk|idle
 //            [--connections C] [--window W] [--length L] [--seconds S] [--tls]
+//            [--server-pid PID]
 //
 // pipeline/bulk: C connections keep W lines of L bytes (newline included) in flight each;
 // pingpong is W = 1 with per-request latency; idle opens C connections, makes one exchange on
 // each, prints "ready", and holds them for S seconds. Every echoed byte is compared with what
 // was sent. The result is one line of key=value pairs on stdout; loadgen_cpu is the share of a
 // core the load generator itself used while measuring (near 1: it, not the server, was the limit);
-// total_lines counts every line echoed, warm-up included (for callgrind totals).
+// with --server-pid, server_cpu is the share of a core that process used (all its threads, from
+// /proc) over the same measuring time, so lines_per_s / server_cpu is lines per server CPU-second
+// with both counted over one interval; total_lines counts every line echoed, warm-up included
+// (for callgrind totals).
 //
 // --tls: every connection is TLS (no certificate verification; SNI "localhost"), pinned to TLS 1.3
 // with TLS_AES_128_GCM_SHA256, the only suite offered, so that every server under test runs the
@@ -20,13 +24,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <sys/resource.h>
 #include <type_traits>
+#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -48,6 +55,7 @@ struct options
     std::size_t length = 32;
     double seconds = 5;
     bool tls = false;
+    long server_pid = 0; // 0: do not measure the server
 };
 
 // The byte stream every connection sends: `lines` distinct lines of L bytes ("<k>:...\n"),
@@ -265,6 +273,28 @@ double cpu_seconds()
     return seconds(u.ru_utime) + seconds(u.ru_stime);
 }
 
+// The CPU time process `pid` has used, user and system, all its threads included: fields 14 and
+// 15 of /proc/<pid>/stat, in clock ticks. The command name before them is in parentheses and may
+// hold spaces, so the fields are counted from the last ')'.
+double process_cpu_seconds(long pid)
+{
+    std::string const path = "/proc/" + std::to_string(pid) + "/stat";
+    std::ifstream in(path);
+    std::string stat;
+    std::getline(in, stat);
+    auto const name_end = stat.rfind(')');
+    if (!in || name_end == std::string::npos)
+        throw std::runtime_error("cannot read " + path);
+    std::istringstream fields(stat.substr(name_end + 1));
+    std::string skipped;
+    for (int field = 3; field < 14; ++field)
+        fields >> skipped;
+    unsigned long long utime = 0, stime = 0;
+    if (!(fields >> utime >> stime))
+        throw std::runtime_error("cannot parse " + path);
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 double percentile(std::vector<double>& v, double p)
 {
     if (v.empty())
@@ -305,6 +335,8 @@ int main(int argc, char** argv)
                 o.length = std::stoul(v);
             else if (k == "--seconds")
                 o.seconds = std::stod(v);
+            else if (k == "--server-pid")
+                o.server_pid = std::stol(v);
             else
                 throw std::invalid_argument("unknown option " + k);
         }
@@ -364,11 +396,14 @@ int main(int argc, char** argv)
         st.latencies_us.clear();
         auto const t0 = clock_type::now();
         double const cpu0 = cpu_seconds();
+        double const server0 = o.server_pid ? process_cpu_seconds(o.server_pid) : 0;
         io.run_for(std::chrono::duration_cast<clock_type::duration>(
             std::chrono::duration<double>(o.seconds)
         ));
         double const elapsed = std::chrono::duration<double>(clock_type::now() - t0).count();
         double const cpu_share = (cpu_seconds() - cpu0) / elapsed;
+        double const server_share =
+            o.server_pid ? (process_cpu_seconds(o.server_pid) - server0) / elapsed : 0;
         for (auto& c : conns)
             c->stop();
 
@@ -380,8 +415,10 @@ int main(int argc, char** argv)
                   << " p50_us=" << percentile(st.latencies_us, 0.5)
                   << " p99_us=" << percentile(st.latencies_us, 0.99)
                   << " p999_us=" << percentile(st.latencies_us, 0.999)
-                  << " loadgen_cpu=" << cpu_share << " errors=" << st.errors
-                  << " total_lines=" << st.lines;
+                  << " loadgen_cpu=" << cpu_share;
+        if (o.server_pid)
+            std::cout << " server_cpu=" << server_share;
+        std::cout << " errors=" << st.errors << " total_lines=" << st.lines;
         if (tls)
             std::cout << " cipher=" << conns.front()->cipher();
         std::cout << std::endl;

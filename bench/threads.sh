@@ -30,7 +30,8 @@ start() { # cores wrapper... -> sets pid, port
     taskset -c "$cores" "$@" --port 0 >"$tmp/out" 2>&1 &
     pid=$!
     for _ in $(seq 600); do
-        port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/out" 2>/dev/null)
+        # The server may not have created the file yet: sed's failure must not end the script.
+        port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/out" 2>/dev/null || true)
         [ -n "$port" ] && return 0
         sleep 0.05
     done

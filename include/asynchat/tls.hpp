@@ -47,7 +47,7 @@ void set_server_name(
 )
 {
     boost::system::error_code ec;
-    auto const address = boost::asio::ip::make_address(host, ec);
+    static_cast<void>(boost::asio::ip::make_address(host, ec)); // an address: no SNI
     if (ec && !SSL_set_tlsext_host_name(stream.native_handle(), host.c_str()))
         throw boost::system::system_error(
             boost::system::error_code(

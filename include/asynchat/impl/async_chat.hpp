@@ -25,8 +25,9 @@
 
 namespace asynchat {
 
-// The hooks as the input scanner sees them. Delivery stops once the channel is closed: CPython
-// would go on feeding a closed channel the rest of what it had read.
+// The hooks as the input scanner sees them. Delivery stops once the channel is closed (CPython
+// would go on feeding a closed channel the rest of what it had read), and once start_tls()
+// holds the reads (what follows the command is not delivered in plaintext).
 template <class Stream, class Timer>
 struct basic_async_chat<Stream, Timer>::scan_handler
 {
@@ -39,7 +40,7 @@ struct basic_async_chat<Stream, Timer>::scan_handler
         chat.found_terminator();
     }
     std::size_t messages = 0;
-    bool proceed() const noexcept { return !chat.core_.closed(); }
+    bool proceed() const noexcept { return chat.core_.delivering(); }
     void message_too_long() noexcept {}
 };
 
@@ -477,7 +478,8 @@ void basic_async_chat<Stream, Timer>::arm_timer() noexcept
 template <class Stream, class Timer>
 void basic_async_chat<Stream, Timer>::on_timer(boost::system::error_code const& ec) noexcept
 {
-    if (ec == boost::asio::error::operation_aborted || !core_.open())
+    // Open, or in a TLS handshake (which the timeouts cover too).
+    if (ec == boost::asio::error::operation_aborted || !core_.timing())
         return;
     auto const now = clock::now();
     if (core_.timed_out(now))
