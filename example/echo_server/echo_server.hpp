@@ -90,24 +90,44 @@ protected:
             return dispatcher::handle_accept(); // accept() + handle_accepted()
         // Several threads: each connection on a strand of its own, by its concrete type.
         if (auto accepted = accept(asio::make_strand(io_.get_executor())))
-            start_channel<basic_echo_channel<strand_socket>>(std::move(accepted->first));
+            start_connection(std::move(accepted->first));
     }
 
     void handle_accepted(socket_type sock, endpoint_type) override
     {
-        start_channel<echo_channel>(std::move(sock));
+        start_connection(std::move(sock));
+    }
+
+    /// Start an echo_channel on a connection accepted by a one-thread server.
+    virtual void start_connection(socket_type sock)
+    {
+        start_channel<echo_channel>(without_nagle(std::move(sock)));
+    }
+
+    /// Start an echo channel on a connection accepted by a server of several threads: the
+    /// socket runs on a strand of its own.
+    virtual void start_connection(strand_socket sock)
+    {
+        start_channel<basic_echo_channel<strand_socket>>(without_nagle(std::move(sock)));
+    }
+
+    /// `sock`, with Nagle's algorithm off: it would delay the small echoes.
+    template <class Socket>
+    static Socket without_nagle(Socket sock)
+    {
+        boost::system::error_code ignored;
+        sock.set_option(tcp::no_delay(true), ignored);
+        return sock;
+    }
+
+    /// Make a `Channel` on `stream` and start it.
+    template <class Channel, class Stream>
+    static void start_channel(Stream stream)
+    {
+        std::make_shared<Channel>(std::move(stream))->start();
     }
 
 private:
-    template <class Channel, class Socket>
-    static void start_channel(Socket sock)
-    {
-        // Nagle would delay the small echoes: turn it off.
-        boost::system::error_code ignored;
-        sock.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Channel>(std::move(sock))->start();
-    }
-
     asio::io_context& io_;
     int threads_;
 };

@@ -1,23 +1,29 @@
 // asynchat: example: the line echo server as a program
 // SPDX-License-Identifier: BSL-1.0
 //
-// Usage: asynchat_example_echo_server [--port N] [--threads T | --listeners L]
+// Usage: asynchat_example_echo_server [--port N] [--threads T | --listeners L] [--tls]
 // --port 0 (the default) picks a free port. The first line of output is always
 // "listening on 127.0.0.1:PORT", so that scripts can start it and read the port.
 // --threads T: one io_context run by T threads, a strand per connection.
 // --listeners L: L io_contexts of one thread each, each with its own listener on the same port
 // (SO_REUSEPORT): the kernel spreads the connections, no strand is needed.
+// --tls: every connection is TLS (1.2 or later), with a certificate for "localhost" signed by a
+// throw-away CA, both made at startup (example/common/self_signed.hpp); try it with
+// `openssl s_client -connect 127.0.0.1:PORT -servername localhost` (which cannot verify it).
 #include <boost/asio/signal_set.hpp>
 
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/self_signed.hpp"
 #include "echo_server.hpp"
+#include "tls_echo_server.hpp"
 
 namespace {
 
@@ -39,9 +45,15 @@ int main(int argc, char** argv)
         unsigned long port = 0;
         unsigned long threads = 1;
         unsigned long listeners = 1;
+        bool tls = false;
         for (int i = 1; i < argc; ++i)
         {
             std::string const arg = argv[i];
+            if (arg == "--tls")
+            {
+                tls = true;
+                continue;
+            }
             if ((arg != "--port" && arg != "--threads" && arg != "--listeners") || i + 1 == argc)
                 throw std::invalid_argument("unknown argument '" + arg + "'");
             (arg == "--port"      ? port
@@ -55,6 +67,13 @@ int main(int argc, char** argv)
         if (threads > 1 && listeners > 1)
             throw std::invalid_argument("--threads and --listeners do not go together");
 
+        // --tls: one server context for every listener (OpenSSL's contexts are thread-safe).
+        std::optional<boost::asio::ssl::context> tls_context;
+        if (tls)
+            tls_context.emplace(
+                self_signed::make_server_context(self_signed::make_localhost_certificates().server)
+            );
+
         // One io_context per listener; the first one's port is the others'.
         std::vector<std::unique_ptr<boost::asio::io_context>> contexts;
         std::vector<std::shared_ptr<echo::server>> servers;
@@ -64,12 +83,15 @@ int main(int argc, char** argv)
             );
             auto const at = servers.empty() ? static_cast<unsigned short>(port)
                                             : servers.front()->local_endpoint().port();
-            servers.push_back(std::make_shared<echo::server>(
-                *contexts.back(),
-                echo::tcp::endpoint(boost::asio::ip::make_address_v4("127.0.0.1"), at),
-                static_cast<int>(threads),
-                listeners > 1
-            ));
+            echo::tcp::endpoint const ep(boost::asio::ip::make_address_v4("127.0.0.1"), at);
+            if (tls)
+                servers.push_back(std::make_shared<echo::tls_server>(
+                    *contexts.back(), ep, *tls_context, static_cast<int>(threads), listeners > 1
+                ));
+            else
+                servers.push_back(std::make_shared<echo::server>(
+                    *contexts.back(), ep, static_cast<int>(threads), listeners > 1
+                ));
             servers.back()->start();
         }
         std::cout << "listening on 127.0.0.1:" << servers.front()->local_endpoint().port()
@@ -100,9 +122,9 @@ int main(int argc, char** argv)
     }
     catch (std::exception const& e)
     {
-        std::cerr
-            << "echo_server: " << e.what() << "\n"
-            << "usage: asynchat_example_echo_server [--port N] [--threads T | --listeners L]\n";
+        std::cerr << "echo_server: " << e.what() << "\n"
+                  << "usage: asynchat_example_echo_server [--port N] [--threads T | --listeners L] "
+                     "[--tls]\n";
         return 2;
     }
 }
