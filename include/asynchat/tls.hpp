@@ -31,13 +31,15 @@ using tls_stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
 using tls_chat = basic_async_chat<tls_stream>;
 
 /** Set the name of the server a TLS client connects to: sent in the handshake (SNI) and, when
-    `verify` (the default), checked against the server's certificate, which the context's
-    trusted certificates must also verify (`ssl::verify_peer` is set on the stream).
+    `verify` (the default), checked against the server's certificate, whose chain the context's
+    trusted certificates must also verify (`ssl::verify_peer` is set on the stream). A mismatch
+    fails the handshake with OpenSSL's reason, "certificate verify failed", and the peer is
+    sent a bad_certificate alert.
 
     Call it before connect().
 
     @param stream The client's TLS stream (`chat.stream()`).
-    @param host A host name ("mail.example.com") or an IP address (checked, not sent as SNI).
+    @param host A host name ("mail.example.com"), or an IP address (checked, not sent as SNI).
     @param verify Whether to check the certificate's names and chain.
     @throws boost::system::system_error if OpenSSL refuses the name.
 */
@@ -46,20 +48,29 @@ void set_server_name(
     boost::asio::ssl::stream<Socket>& stream, std::string const& host, bool verify = true
 )
 {
+    SSL* const ssl = stream.native_handle();
     boost::system::error_code ec;
-    static_cast<void>(boost::asio::ip::make_address(host, ec)); // an address: no SNI
-    if (ec && !SSL_set_tlsext_host_name(stream.native_handle(), host.c_str()))
+    static_cast<void>(boost::asio::ip::make_address(host, ec));
+    bool const is_address = !ec;
+    auto const refused = [&](char const* what)
+    {
         throw boost::system::system_error(
             boost::system::error_code(
                 static_cast<int>(::ERR_get_error()), boost::asio::error::get_ssl_category()
             ),
-            "asynchat::set_server_name: SNI for \"" + host + "\""
+            std::string("asynchat::set_server_name: ") + what + " \"" + host + "\""
         );
-    if (verify)
-    {
-        stream.set_verify_mode(boost::asio::ssl::verify_peer);
-        stream.set_verify_callback(boost::asio::ssl::host_name_verification(host));
-    }
+    };
+    if (!is_address && !SSL_set_tlsext_host_name(ssl, host.c_str()))
+        refused("SNI for");
+    if (!verify)
+        return;
+    stream.set_verify_mode(boost::asio::ssl::verify_peer);
+    // OpenSSL's own check (rather than a verify callback): its failure names the reason.
+    int const ok = is_address ? ::X509_VERIFY_PARAM_set1_ip_asc(::SSL_get0_param(ssl), host.c_str())
+                              : ::SSL_set1_host(ssl, host.c_str());
+    if (ok != 1)
+        refused("the name to verify,");
 }
 
 /** A stream that starts as a plain socket and is upgraded to TLS in place (STARTTLS): the
@@ -99,8 +110,10 @@ public:
     {
     }
 
-    /// Movable only before the upgrade: the TLS stream refers to the socket.
+    /// Move a stream not yet upgraded (the TLS stream refers to the socket: not after).
     basic_starttls_stream(basic_starttls_stream&&) = default;
+
+    /// Move-assign a stream not yet upgraded (not after: the TLS stream refers to the socket).
     basic_starttls_stream& operator=(basic_starttls_stream&&) = default;
 
     /// The socket's executor.
@@ -108,6 +121,8 @@ public:
 
     /// The socket.
     Socket& next_layer() noexcept { return socket_; }
+
+    /// The socket.
     Socket const& next_layer() const noexcept { return socket_; }
 
     /// True once upgrade() made the TLS stream: reads and writes go through it.

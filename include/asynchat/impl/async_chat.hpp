@@ -134,6 +134,9 @@ private:
 // The largest write: more than 64 pieces would take asio's writev several calls anyway.
 inline constexpr std::size_t max_write_pieces = 64;
 inline constexpr std::size_t max_write_bytes = 1024 * 1024;
+// The most plaintext one TLS record carries, so the most one read of a TLS stream returns.
+inline constexpr std::size_t max_tls_record = 16 * 1024;
+
 // The most bytes one step of a file send hands to sendfile(2) before letting other handlers run.
 inline constexpr std::size_t max_sendfile_step = 4 * 1024 * 1024;
 
@@ -793,10 +796,15 @@ void basic_async_chat<Stream, Timer>::do_read() noexcept
         );
         return;
     }
+    // Other streams hold the buffer while the read waits. Over TLS a read returns one record
+    // at most, 16 KiB: a larger buffer would only be idle memory.
+    std::size_t size = ac_in_buffer_size;
+    if (tls_active())
+        size = std::min(size, detail::max_tls_record);
     char* room;
     try
     {
-        room = core_.input.prepare(ac_in_buffer_size, detail::spare_receive_buffer);
+        room = core_.input.prepare(size, detail::spare_receive_buffer);
     }
     catch (...)
     {
@@ -805,7 +813,7 @@ void basic_async_chat<Stream, Timer>::do_read() noexcept
     }
     core_.read_started();
     stream_.async_read_some(
-        boost::asio::buffer(room, ac_in_buffer_size),
+        boost::asio::buffer(room, size),
         [self = this->shared_from_this()](boost::system::error_code const& ec, std::size_t n)
         { self->on_read(ec, n); }
     );
