@@ -3,6 +3,9 @@
 // SPDX-License-Identifier: BSL-1.0
 #include <asynchat.hpp>
 #include <asynchat/testing.hpp>
+#ifdef ASYNCHAT_CONSUMER_TLS
+#include <asynchat/tls.hpp>
+#endif
 
 #include <boost/asio/local/stream_protocol.hpp>
 
@@ -45,6 +48,14 @@ int main()
     if (compressed.more().size() < 2)
         return 1;
     std::cout << "compressed_producer linked\n";
+#endif
+#ifdef ASYNCHAT_CONSUMER_TLS
+    // asynchat::tls links OpenSSL: a context and a client TLS stream are made.
+    asio::io_context io;
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    asynchat::tls_stream stream(io, ctx);
+    asynchat::set_server_name(stream, "localhost");
+    std::cout << "asynchat::tls linked\n";
 #endif
     return record.received == "INSTALLED\n" && record.closed ? 0 : 1;
 }
