@@ -180,26 +180,33 @@ inline std::optional<open_file> file_to_serve(std::string const& root, std::stri
     return f;
 }
 
-/// One connection: asynchat's http_request_handler.
-class request_handler : public asynchat::async_chat
+/** One connection: asynchat's http_request_handler, over a stream: `tcp::socket` (HTTP,
+    request_handler), or `asynchat::tls_stream` (HTTPS, https_server.hpp).
+
+    @tparam Stream The channel's stream; the handler is the same over any.
+*/
+template <class Stream>
+class basic_request_handler : public asynchat::basic_async_chat<Stream>
 {
+    using base = asynchat::basic_async_chat<Stream>;
+
 public:
     /// `root`: the directory `GET /files/NAME` serves from (empty: none).
-    explicit request_handler(tcp::socket sock, std::string root = {})
-        : asynchat::async_chat(std::move(sock)), root_(std::move(root))
+    explicit basic_request_handler(Stream stream, std::string root = {})
+        : base(std::move(stream)), root_(std::move(root))
     {
-        set_terminator("\r\n\r\n");
+        this->set_terminator("\r\n\r\n");
         // Defences CPython's handler lacks: a head of at most 64 KiB (the body's limit is
         // max_body), and no connection idle for more than 30 s.
-        set_max_message_size(max_head);
-        set_idle_timeout(std::chrono::seconds(30));
+        this->set_max_message_size(max_head);
+        this->set_idle_timeout(std::chrono::seconds(30));
     }
 
 protected:
     void collect_incoming_data(std::string_view data) override
     {
         if (!handling_)
-            _collect_incoming_data(data);
+            this->_collect_incoming_data(data);
     }
 
     void found_terminator() override
@@ -209,32 +216,32 @@ protected:
             if (reading_headers_)
             {
                 reading_headers_ = false;
-                request_ = parse_head(_get_data());
+                request_ = parse_head(this->_get_data());
                 std::size_t const length = content_length(request_);
                 if (request_.method == "POST" && length != 0)
                 {
-                    set_max_message_size(length);
-                    return set_terminator(length); // the body comes next
+                    this->set_max_message_size(length);
+                    return this->set_terminator(length); // the body comes next
                 }
                 handle_request();
             }
             else if (!handling_)
             {
-                request_.body = _get_data();
+                request_.body = this->_get_data();
                 handle_request();
             }
         }
         catch (std::invalid_argument const& e)
         {
             handling_ = true;
-            set_terminator(std::nullopt);
-            set_max_message_size(std::numeric_limits<std::size_t>::max());
+            this->set_terminator(std::nullopt);
+            this->set_max_message_size(std::numeric_limits<std::size_t>::max());
             std::string const body = std::string("bad request: ") + e.what() + "\n";
-            push(
+            this->push(
                 "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: " +
                 std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body
             );
-            close_when_done();
+            this->close_when_done();
         }
     }
 
@@ -242,36 +249,37 @@ private:
     void handle_request()
     {
         handling_ = true;
-        set_terminator(std::nullopt); // browsers sometimes over-send: ignored, without limit
-        set_max_message_size(std::numeric_limits<std::size_t>::max());
+        this->set_terminator(std::nullopt); // browsers sometimes over-send: ignored, without limit
+        this->set_max_message_size(std::numeric_limits<std::size_t>::max());
         if (request_.method == "GET")
             if (auto file = file_to_serve(root_, request_.target))
                 return serve_file(*file);
-        push(respond(request_));
-        close_when_done();
+        this->push(respond(request_));
+        this->close_when_done();
     }
 
     // Medusa's way: the head, then the file as producers. HTTP/1.1 clients get it in chunks
     // (chunked_producer over file_producer); HTTP/1.0 clients, who know no chunks, get a
-    // Content-Length and the bare file_producer, which the channel sends with sendfile(2).
+    // Content-Length and the bare file_producer, which a TCP channel sends with sendfile(2)
+    // (over TLS, which must encrypt it, the channel reads it in pieces instead).
     void serve_file(open_file const& f)
     {
         auto file = std::make_unique<asynchat::file_producer>(f.fd); // a duplicate of f.fd
         if (request_.version == "HTTP/1.0")
         {
-            push(
+            this->push(
                 "HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
                 std::to_string(f.size) + "\r\nConnection: close\r\n\r\n"
             );
-            push_with_producer(std::move(file));
+            this->push_with_producer(std::move(file));
         }
         else
         {
-            push("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-                 "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
-            push_with_producer(std::make_unique<asynchat::chunked_producer>(std::move(file)));
+            this->push("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                       "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+            this->push_with_producer(std::make_unique<asynchat::chunked_producer>(std::move(file)));
         }
-        close_when_done();
+        this->close_when_done();
     }
 
     std::string root_;
@@ -279,6 +287,9 @@ private:
     bool handling_ = false;
     request request_;
 };
+
+/// One plain HTTP connection.
+using request_handler = basic_request_handler<tcp::socket>;
 
 /// The listening dispatcher: one request_handler per connection.
 class server : public asynchat::dispatcher
@@ -293,6 +304,9 @@ public:
         bind(ep);
         listen(128);
     }
+
+    /// The directory `GET /files/NAME` serves from (empty: none).
+    std::string const& root() const { return root_; }
 
 protected:
     void handle_accepted(socket_type sock, endpoint_type) override
