@@ -91,11 +91,43 @@ void channel_logger::log(std::string_view message)
 
 namespace detail {
 
+namespace {
+
+// A class name with the template arguments of its template arguments elided:
+// `handler<boost::asio::ssl::stream<...>>` rather than a kilobyte of executor properties.
+std::string short_type_name(std::string const& name)
+{
+    std::string out;
+    out.reserve(name.size());
+    int depth = 0;
+    for (char const c : name)
+    {
+        if (c == '<')
+        {
+            ++depth;
+            if (depth <= 2)
+                out += depth == 1 ? "<" : "<...";
+        }
+        else if (c == '>')
+        {
+            if (depth <= 2)
+                out += '>';
+            if (depth > 0)
+                --depth;
+        }
+        else if (depth <= 1)
+            out += c;
+    }
+    return out;
+}
+
+} // namespace
+
 std::string
 channel_repr(channel_logger const& channel, std::string_view status, std::string_view address)
 {
     std::ostringstream out;
-    out << '<' << boost::core::demangle(typeid(channel).name());
+    out << '<' << short_type_name(boost::core::demangle(typeid(channel).name()));
     if (!status.empty())
         out << ' ' << status;
     if (!address.empty())

@@ -8,6 +8,7 @@
 #include <asynchat/async_chat.hpp>
 #include <asynchat/dispatcher.hpp>
 
+#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/core/demangle.hpp>
 #include <boost/test/unit_test.hpp>
@@ -34,6 +35,24 @@ struct log_line
 {
     std::string type;
     std::string message;
+};
+
+// A class template channel that records its log lines.
+template <class Socket>
+class templated_logging_chat : public asynchat::basic_async_chat<Socket>
+{
+public:
+    using asynchat::basic_async_chat<Socket>::basic_async_chat;
+    std::vector<log_line> lines;
+
+    void log_info(std::string_view message, std::string_view type) override
+    {
+        lines.push_back({std::string(type), std::string(message)});
+    }
+
+protected:
+    void collect_incoming_data(std::string_view) override { throw std::logic_error("bad input"); }
+    void found_terminator() override {}
 };
 
 // A program's logger: what a channel class that overrides log_info() and nothing else of the
@@ -142,6 +161,35 @@ BOOST_AUTO_TEST_CASE(async_chat_routes_the_error_line_through_log_info)
                                       repr(*chat, peer.local_endpoint()) +
                                       " (std::logic_error:bad input)"
     );
+}
+
+BOOST_AUTO_TEST_CASE(a_class_template_is_named_without_its_arguments_own_arguments)
+{
+    // Setup: a class template over a socket whose type carries a long executor type.
+    using strand_socket =
+        tcp::socket::rebind_executor<asio::strand<asio::io_context::executor_type>>::other;
+    asio::io_context io;
+    auto [peer, server] = loopback_tcp::pair(io);
+    auto chat = std::make_shared<templated_logging_chat<strand_socket>>(
+        strand_socket(asio::make_strand(io), tcp::v4(), server.release())
+    );
+    chat->start();
+
+    // Event: collect_incoming_data() throws.
+    asio::write(peer, asio::buffer(std::string("x")));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return !chat->connected(); }, 5s
+    ));
+
+    // Check: the template's own arguments are named, theirs elided.
+    BOOST_TEST_REQUIRE(chat->lines.size() == 1u);
+    std::string const& m = chat->lines[0].message;
+    BOOST_TEST(
+        m.find("closing channel <(anonymous namespace)::templated_logging_chat<boost::asio::"
+               "basic_stream_socket<...> > connected 127.0.0.1:") != std::string::npos,
+        m
+    );
+    BOOST_TEST(m.size() < 200u, m);
 }
 
 BOOST_AUTO_TEST_CASE(dispatcher_routes_the_error_line_through_log_info)

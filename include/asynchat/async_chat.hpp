@@ -609,8 +609,10 @@ public:
         plaintext (a pipelined `STARTTLS\r\nRSET\r\n`) are never delivered as if they had come
         under TLS: with `pipelined_input::refuse` (the default) the upgrade fails,
         handle_error() is called with `asynchat::error::plaintext_after_starttls` and the
-        channel closes; with `pipelined_input::discard` they are dropped and the upgrade goes
-        on. That is the hole of Postfix's CVE-2011-0411 and pyftpdlib's PR #523, closed.
+        channel closes at once, without sending what was queued (the "220" reply included: the
+        client cannot take the connection for upgraded); with `pipelined_input::discard` they
+        are dropped and the upgrade goes on. That is the hole of Postfix's CVE-2011-0411 and
+        pyftpdlib's PR #523, closed.
 
         @param ctx The TLS context; it must outlive the channel.
         @param type `boost::asio::ssl::stream_base::server` or `client`.
