@@ -319,6 +319,21 @@ BOOST_AUTO_TEST_CASE(a_manual_timer_fires_when_the_clock_reaches_it)
     BOOST_TEST((std::chrono::steady_clock::now() - started < 1s));
 }
 
+BOOST_AUTO_TEST_CASE(advance_right_after_start_counts_from_the_start)
+{
+    // Setup: start() from the test's thread is posted; the clock moves before it has run.
+    asio::io_context io;
+    auto [peer_socket, socket] = at::tcp_v4::pair(io);
+    using chat_type = at::recorded<line_echo<at::tcp_v4::socket, at::manual_timer>>;
+    auto chat = std::make_shared<chat_type>(std::move(socket));
+    chat->set_idle_timeout(1min);
+    chat->start();
+
+    // Event, check: one minute is the timeout (the start ran first, then the time moved).
+    at::advance(io, 1min);
+    BOOST_TEST(!chat->connected());
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(an_hour_of_idle_timeout_in_microseconds, Transport, all_transports)
 {
     // Setup: a channel whose idle timeout is an hour on the manual clock.

@@ -502,7 +502,8 @@ BOOST_AUTO_TEST_CASE(plaintext_pipelined_after_starttls_is_refused_by_default)
     starttls_session s;
     asio::write(s.plain, asio::buffer(std::string("STARTTLS\r\nRSET\r\n")));
 
-    // Check: the upgrade fails with the library's error, the channel closes, RSET is never seen.
+    // Check: the upgrade fails with the library's error, the channel closes, RSET is never seen
+    // (and "250 pushed after start_tls" never sent).
     BOOST_TEST_REQUIRE(run_until(s.io, [&] { return !s.channel->connected(); }));
     BOOST_TEST(s.channel->lines == (std::vector<std::string>{"STARTTLS"}));
     BOOST_TEST_REQUIRE(s.channel->errors.size() == 1u);
@@ -516,6 +517,9 @@ BOOST_AUTO_TEST_CASE(plaintext_pipelined_after_starttls_is_refused_by_default)
         (s.channel->events == std::vector<std::string>{"error", "close"}), joined(s.channel->events)
     );
     BOOST_TEST(!s.channel->stream().is_tls());
+
+    // Check: the reply queued before start_tls() went out, then the end; nothing after it.
+    BOOST_TEST(read_to_eof(s.plain, 5s) == "220 ready\r\n");
 }
 
 BOOST_AUTO_TEST_CASE(the_discard_option_drops_the_pipelined_plaintext_and_upgrades)

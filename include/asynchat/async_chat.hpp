@@ -607,11 +607,11 @@ public:
 
         Bytes the peer sent after the upgrade command and that were already received in
         plaintext (a pipelined `STARTTLS\r\nRSET\r\n`) are never delivered as if they had come
-        under TLS: with `pipelined_input::refuse` (the default) the upgrade fails,
-        handle_error() is called with `asynchat::error::plaintext_after_starttls` and the
-        channel closes at once, without sending what was queued (the "220" reply included: the
-        client cannot take the connection for upgraded); with `pipelined_input::discard` they
-        are dropped and the upgrade goes on. That is the hole of Postfix's CVE-2011-0411 and
+        under TLS: with `pipelined_input::refuse` (the default) the upgrade fails: the replies
+        queued before the call (the "220" included) are written, then handle_error() is called
+        with `asynchat::error::plaintext_after_starttls` and the channel closes; nothing pushed
+        after the call is sent. With `pipelined_input::discard` they are dropped and the upgrade
+        goes on. That is the hole of Postfix's CVE-2011-0411 and
         pyftpdlib's PR #523, closed.
 
         @param ctx The TLS context; it must outlive the channel.

@@ -918,15 +918,6 @@ void basic_async_chat<Stream, Timer>::on_read(
         do_close();
         return;
     }
-    if (core_.reading() == core_type::read_side::held && !core_.input.pending().empty())
-    {
-        // start_tls() with plaintext received after the command (see pipelined_input).
-        report_error(std::make_exception_ptr(boost::system::system_error(
-            make_error_code(error::plaintext_after_starttls), "asynchat::async_chat::start_tls"
-        )));
-        do_close();
-        return;
-    }
     after_event();
 }
 
@@ -949,6 +940,8 @@ void basic_async_chat<Stream, Timer>::do_write() noexcept
         case step::report_error:
             // A producer failed here: everything before it is written.
             report_error(error);
+            if (core_.reading() == core_type::read_side::held)
+                do_close(); // while a STARTTLS upgrade waits: nothing more, plaintext or not
             continue;
         case step::shutdown:
             shutdown_send();
@@ -1406,8 +1399,19 @@ public:
 
     std::string more() override
     {
+        // Plaintext the peer sent after the command is still pending (reads are held since):
+        // refused (pipelined_input::refuse; discard dropped it already). The replies queued
+        // before are written by now; what was pushed after start_tls() is never sent in
+        // plaintext: do_write() closes the channel after reporting this error.
+        if (!chat_.core_.input.pending().empty())
+        {
+            chat_.core_.input.discard();
+            throw boost::system::system_error(
+                make_error_code(error::plaintext_after_starttls), "asynchat::async_chat::start_tls"
+            );
+        }
         // A failure to make the TLS stream (no memory, say) is the producer's error: it goes
-        // to handle_error() like any other.
+        // to handle_error() like any other, and closes the channel likewise.
         chat_.stream_.upgrade(ctx_);
         chat_.begin_handshake(type_, handshake_for::upgrade);
         return {};

@@ -131,8 +131,11 @@ inline std::size_t settle(boost::asio::io_context& io, std::size_t limit = 10000
     }
 }
 
-/** Advance manual_clock by `d`, then settle() `io`: every timer the new time makes due fires,
-    with whatever it sets off, before the call returns.
+/** settle() `io`, advance manual_clock by `d`, then settle() `io` again: every timer the new
+    time makes due fires, with whatever it sets off, before the call returns.
+
+    The first settle() runs what was ready before the time moves: a `start()` called from the
+    test's thread is posted, and the timeouts it sets count from when it runs.
 
     @param io The io_context of the timers; no other thread may run it meanwhile.
     @param d How far to move the clock (non-negative).
@@ -147,8 +150,11 @@ inline std::size_t settle(boost::asio::io_context& io, std::size_t limit = 10000
 */
 inline std::size_t advance(boost::asio::io_context& io, manual_clock::duration d)
 {
+    // What is ready first (a start() just posted, which starts the clocks of its timeouts),
+    // so that the time moves after it, as it would for a program that waited.
+    std::size_t const before = settle(io);
     manual_clock::advance(d);
-    return settle(io);
+    return before + settle(io);
 }
 
 } // namespace asynchat::testing
