@@ -15,6 +15,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -435,6 +436,9 @@ private:
     asynchat::pipelined_input pipelined_;
 };
 
+// What the SMTP-like server sends once upgraded, in answer to NOOP.
+std::string const after_upgrade = "250 pushed after start_tls\r\n250 NOOP tls\r\n";
+
 struct starttls_session : contexts
 {
     asio::io_context io;
@@ -449,6 +453,25 @@ struct starttls_session : contexts
             asynchat::starttls_stream(std::move(server)), this->server, p
         );
         channel->start();
+    }
+
+    // The peer upgrades its own socket in place (verifying "localhost"), sends `command` under
+    // TLS and reads `n` bytes of replies.
+    std::string upgrade_and_send(std::string const& command, std::size_t n)
+    {
+        ssl::stream<tcp::socket&> tls(plain, client);
+        tls.set_verify_callback(ssl::host_name_verification("localhost"));
+        std::optional<error_code> hs;
+        tls.async_handshake(ssl::stream_base::client, [&](error_code ec) { hs = ec; });
+        BOOST_TEST_REQUIRE(run_until(io, [&] { return hs.has_value(); }));
+        BOOST_TEST_REQUIRE(!*hs, hs->message());
+        asio::write(tls, asio::buffer(command));
+        std::string got(n, '\0');
+        std::optional<error_code> rd;
+        asio::async_read(tls, asio::buffer(got), [&](error_code ec, std::size_t) { rd = ec; });
+        BOOST_TEST_REQUIRE(run_until(io, [&] { return rd.has_value(); }));
+        BOOST_TEST_REQUIRE(!*rd, rd->message());
+        return got;
     }
 
     // Read exactly `n` plaintext bytes.
@@ -476,22 +499,8 @@ BOOST_AUTO_TEST_CASE(the_reply_goes_out_in_plaintext_and_what_follows_under_tls_
     std::string const replies = "250 EHLO x plain\r\n220 ready\r\n";
     BOOST_TEST(s.read_plain(replies.size()) == replies);
 
-    // The peer upgrades its own socket in place.
-    ssl::stream<tcp::socket&> tls(s.plain, s.client);
-    tls.set_verify_callback(ssl::host_name_verification("localhost"));
-    std::optional<error_code> hs;
-    tls.async_handshake(ssl::stream_base::client, [&](error_code ec) { hs = ec; });
-    BOOST_TEST_REQUIRE(run_until(s.io, [&] { return hs.has_value(); }));
-    BOOST_TEST_REQUIRE(!*hs, hs->message());
-
     // Check: what was pushed after start_tls() comes encrypted, first; then commands under TLS.
-    asio::write(tls, asio::buffer(std::string("NOOP\r\n")));
-    std::string expected = "250 pushed after start_tls\r\n250 NOOP tls\r\n";
-    std::string got(expected.size(), '\0');
-    std::optional<error_code> rd;
-    asio::async_read(tls, asio::buffer(got), [&](error_code ec, std::size_t) { rd = ec; });
-    BOOST_TEST_REQUIRE(run_until(s.io, [&] { return rd.has_value(); }));
-    BOOST_TEST(got == expected);
+    BOOST_TEST(s.upgrade_and_send("NOOP\r\n", after_upgrade.size()) == after_upgrade);
     BOOST_TEST(s.channel->lines == (std::vector<std::string>{"EHLO x", "STARTTLS", "NOOP"}));
     BOOST_TEST(s.channel->events.empty());
 }
@@ -528,18 +537,7 @@ BOOST_AUTO_TEST_CASE(the_discard_option_drops_the_pipelined_plaintext_and_upgrad
     asio::write(s.plain, asio::buffer(std::string("STARTTLS\r\nRSET\r\n")));
     BOOST_TEST(s.read_plain(11) == "220 ready\r\n");
 
-    ssl::stream<tcp::socket&> tls(s.plain, s.client);
-    std::optional<error_code> hs;
-    tls.async_handshake(ssl::stream_base::client, [&](error_code ec) { hs = ec; });
-    BOOST_TEST_REQUIRE(run_until(s.io, [&] { return hs.has_value(); }));
-    BOOST_TEST_REQUIRE(!*hs, hs->message());
-    asio::write(tls, asio::buffer(std::string("NOOP\r\n")));
-    std::string expected = "250 pushed after start_tls\r\n250 NOOP tls\r\n";
-    std::string got(expected.size(), '\0');
-    std::optional<error_code> rd;
-    asio::async_read(tls, asio::buffer(got), [&](error_code ec, std::size_t) { rd = ec; });
-    BOOST_TEST_REQUIRE(run_until(s.io, [&] { return rd.has_value(); }));
-    BOOST_TEST(got == expected);
+    BOOST_TEST(s.upgrade_and_send("NOOP\r\n", after_upgrade.size()) == after_upgrade);
     BOOST_TEST(s.channel->lines == (std::vector<std::string>{"STARTTLS", "NOOP"}));
 }
 
