@@ -9,6 +9,15 @@
 
 namespace asynchat::detail {
 
+namespace {
+
+// The storage of the last drained data entry, per thread, for the next push_copy() to take:
+// a channel answering each read with small pushes then allocates (and zeroes) no buffer per
+// write. One per thread, so an idle connection holds none.
+thread_local std::string spare_buffer;
+
+} // namespace
+
 void output_queue::buffer::grow(std::size_t n)
 {
     str_.resize(std::max(size_ + n, 2 * str_.size()));
@@ -43,8 +52,10 @@ void output_queue::push_copy(std::string_view data)
 {
     if (data.empty())
         return;
+    std::size_t const room = std::min(std::max(data.size(), last_batch_), coalesce_limit);
     buffer copy;
-    copy.reserve(std::min(std::max(data.size(), last_batch_), coalesce_limit));
+    copy.take(spare_buffer, room);
+    copy.reserve(room);
     copy.append(data);
     bytes_ += data.size();
     entries_.push_back(entry{std::move(copy), 0, nullptr, false, false, nullptr});
@@ -87,6 +98,7 @@ void output_queue::settle() noexcept
 void output_queue::pop_data() noexcept
 {
     last_batch_ = entries_.front().data.size();
+    entries_.front().data.give(spare_buffer, coalesce_limit);
     entries_.pop_front();
 }
 

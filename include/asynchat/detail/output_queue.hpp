@@ -219,6 +219,23 @@ private:
         /// Keep the first `n` bytes (n <= size()); the others' storage stays put.
         void truncate(std::size_t n) noexcept { size_ = n; }
 
+        /// Give the storage to `spare` if it has none and it is at most `limit` bytes (a large
+        /// string pushed by value is not kept), emptying this buffer.
+        void give(std::string& spare, std::size_t limit) noexcept
+        {
+            if (spare.empty() && str_.size() <= limit)
+                spare.swap(str_);
+            size_ = 0;
+        }
+
+        /// Take the storage of `spare` if this buffer has none and the spare is large enough
+        /// for `n` bytes.
+        void take(std::string& spare, std::size_t n) noexcept
+        {
+            if (str_.empty() && spare.size() >= n)
+                str_.swap(spare);
+        }
+
     private:
         // Make room for `n` more bytes, at least doubling, as std::string::append would.
         void grow(std::size_t n);
