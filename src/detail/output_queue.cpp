@@ -9,6 +9,20 @@
 
 namespace asynchat::detail {
 
+namespace {
+
+// The storage of the last drained data entry, per thread, for the next push_copy() to take:
+// a channel answering each read with small pushes then allocates (and zeroes) no buffer per
+// write. One per thread, so an idle connection holds none.
+thread_local std::string spare_buffer;
+
+} // namespace
+
+void output_queue::buffer::grow(std::size_t n)
+{
+    str_.resize(std::max(size_ + n, 2 * str_.size()));
+}
+
 output_queue::~output_queue()
 {
     // A producer's destructor may look at the queue (through its channel): empty it first.
@@ -38,9 +52,11 @@ void output_queue::push_copy(std::string_view data)
 {
     if (data.empty())
         return;
-    std::string copy;
-    copy.reserve(std::min(std::max(data.size(), last_batch_), coalesce_limit));
-    copy.assign(data);
+    std::size_t const room = std::min(std::max(data.size(), last_batch_), coalesce_limit);
+    buffer copy;
+    copy.take(spare_buffer, room);
+    copy.reserve(room);
+    copy.append(data);
     bytes_ += data.size();
     entries_.push_back(entry{std::move(copy), 0, nullptr, false, false, nullptr});
     update_tail();
@@ -82,6 +98,7 @@ void output_queue::settle() noexcept
 void output_queue::pop_data() noexcept
 {
     last_batch_ = entries_.front().data.size();
+    entries_.front().data.give(spare_buffer, coalesce_limit);
     entries_.pop_front();
 }
 
@@ -136,7 +153,7 @@ std::unique_ptr<producer> output_queue::end_pull(std::string piece)
                 e.offset = 0;
             }
             else
-                e.data += piece;
+                e.data.append(piece);
         }
     }
     due_ = none;
@@ -202,14 +219,14 @@ void output_queue::discard() noexcept
         return;
     }
     // Keep exactly the outstanding batch: moving the entries after it out leaves the remaining
-    // ones in place, and shrinking a string never moves its bytes.
+    // ones in place, and truncating a buffer never moves its bytes.
     auto const keep = entries_.begin() + static_cast<std::ptrdiff_t>(batch_last_ + 1);
     dying.insert(
         dying.end(), std::make_move_iterator(keep), std::make_move_iterator(entries_.end())
     );
     entries_.erase(keep, entries_.end());
     entry& last = entries_.back();
-    last.data.resize(batch_end_);
+    last.data.truncate(batch_end_);
     std::unique_ptr<producer> const last_producer = std::move(last.prod);
     bytes_ = 0;
     for (entry const& e : entries_)

@@ -207,7 +207,9 @@ void input_scanner::process(Handler& h)
                 }
                 std::size_t const index =
                     static_cast<std::size_t>(static_cast<char const*>(hit) - rest.data());
-                if (index > 0 && !deliver(h, rest.substr(0, index)))
+                // Not rest.substr(): its range check is a call GCC leaves out of line, one per
+                // message, and index < rest.size() holds already.
+                if (index > 0 && !deliver(h, std::string_view(rest.data(), index)))
                     return;
                 consume(index + 1);
                 end_message(h);

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
@@ -176,9 +177,76 @@ public:
     std::unique_ptr<producer> end_file(bool drop) noexcept;
 
 private:
+    /** The bytes of an entry: a std::string (one pushed by value is moved in, not copied) of
+        which the first size() bytes count; those after are room for appends.
+
+        append() copies into that room inline: std::string::append is a call into the shared
+        libstdc++ (about 40 instructions around a 32-byte memcpy), which a channel answering
+        each of many short messages with a push would pay per message.
+    */
+    class buffer
+    {
+    public:
+        buffer() = default;
+        buffer(std::string s) noexcept : str_(std::move(s)), size_(str_.size()) {}
+        buffer& operator=(std::string s) noexcept
+        {
+            str_ = std::move(s);
+            size_ = str_.size();
+            return *this;
+        }
+
+        char const* data() const noexcept { return str_.data(); }
+        std::size_t size() const noexcept { return size_; }
+
+        /// Make room for `n` bytes in all, so that appends up to that allocate nothing.
+        void reserve(std::size_t n)
+        {
+            if (n > str_.size())
+                str_.resize(n);
+        }
+
+        void append(std::string_view data)
+        {
+            if (data.empty())
+                return; // memcpy wants a valid source even for no bytes
+            if (str_.size() - size_ < data.size())
+                grow(data.size());
+            std::memcpy(str_.data() + size_, data.data(), data.size());
+            size_ += data.size();
+        }
+
+        /// Keep the first `n` bytes (n <= size()); the others' storage stays put.
+        void truncate(std::size_t n) noexcept { size_ = n; }
+
+        /// Give the storage to `spare` if it has none and it is at most `limit` bytes (a large
+        /// string pushed by value is not kept), emptying this buffer.
+        void give(std::string& spare, std::size_t limit) noexcept
+        {
+            if (spare.empty() && str_.size() <= limit)
+                spare.swap(str_);
+            size_ = 0;
+        }
+
+        /// Take the storage of `spare` if this buffer has none and the spare is large enough
+        /// for `n` bytes.
+        void take(std::string& spare, std::size_t n) noexcept
+        {
+            if (str_.empty() && spare.size() >= n)
+                str_.swap(spare);
+        }
+
+    private:
+        // Make room for `n` more bytes, at least doubling, as std::string::append would.
+        void grow(std::size_t n);
+
+        std::string str_;
+        std::size_t size_ = 0;
+    };
+
     struct entry
     {
-        std::string data;               // bytes to write; for a producer, those pulled last
+        buffer data;                    // bytes to write; for a producer, those pulled last
         std::size_t offset = 0;         // bytes of `data` already written
         std::unique_ptr<producer> prod; // non-null while the producer may give more
         bool mark = false;              // a close mark (null error) or an error mark
@@ -223,7 +291,7 @@ private:
     std::size_t bytes_ = 0;
     // The data of the last entry while it takes appends (it is data, not a producer or mark,
     // and not in flight), else null. Deque elements stay put as entries come and go.
-    std::string* tail_ = nullptr;
+    buffer* tail_ = nullptr;
     // The size of the last data entry written, reserved for the next one push_copy() makes: a
     // channel answering each read with a batch of small pushes then allocates once a batch.
     std::size_t last_batch_ = 0;
