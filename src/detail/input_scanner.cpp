@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: BSL-1.0
 #include <asynchat/detail/input_scanner.hpp>
 
+#include <boost/smart_ptr/make_unique.hpp>
+
 #include <cstring>
 #include <utility>
 
@@ -72,7 +74,7 @@ char* input_scanner::prepare(std::size_t n)
     {
         // Not make_unique, which zeroes the storage: 64 KiB per connection at its first read,
         // for bytes that are only ever read after a read wrote them.
-        std::unique_ptr<char[]> bigger(new char[pending_size + n]);
+        auto bigger = boost::make_unique_noinit<char[]>(pending_size + n);
         if (pending_size != 0)
             std::memcpy(bigger.get(), buffer_.get() + begin_, pending_size);
         buffer_ = std::move(bigger);
