@@ -972,6 +972,8 @@ private:
     class tls_upgrade;
     // After close(): send the close_notify once nothing is in flight (core_.take_teardown()).
     void finish_tls_close() noexcept;
+    // Then the socket's lingering close (see lingering_time), or a close.
+    void linger_after_tls() noexcept;
     // shutdown_when_done()'s mark: shut down the sending side of the socket.
     void shutdown_send() noexcept;
     std::string describe() const;

@@ -698,6 +698,37 @@ void basic_async_chat<Stream, Timer>::close_stream(typename core_type::state was
     detail::close_stream(stream_);
 }
 
+// After the close_notify exchange (or its failure: the peer sent more data instead): the
+// socket's lingering close, so that records the peer sent and the channel never read do not
+// make the kernel answer with a reset, which could destroy the end of the answer at the peer.
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::linger_after_tls() noexcept
+{
+    if constexpr (has_tls)
+    {
+        auto& socket = detail::socket_of<Stream>::get(stream_);
+        boost::system::error_code ec;
+        if (socket.is_open() && lingering_bytes != 0)
+            socket.shutdown(socket_type::shutdown_send, ec);
+        if (socket.is_open() && lingering_bytes != 0 && !ec)
+        {
+            try
+            {
+                std::make_shared<detail::lingering_close<socket_type>>(
+                    std::move(socket), lingering_bytes
+                )
+                    ->start(lingering_time);
+                return;
+            }
+            catch (...)
+            {
+                // No memory for it: close at once.
+            }
+        }
+    }
+    detail::close_stream(stream_);
+}
+
 template <class Stream, class Timer>
 void basic_async_chat<Stream, Timer>::finish_tls_close() noexcept
 {
@@ -723,7 +754,7 @@ void basic_async_chat<Stream, Timer>::finish_tls_close() noexcept
                 [self, timer](boost::system::error_code const&)
                 {
                     timer->cancel();
-                    detail::close_stream(self->stream_);
+                    self->linger_after_tls();
                 }
             );
             return;
