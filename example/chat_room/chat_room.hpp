@@ -58,11 +58,12 @@ protected:
 
     void found_terminator() override
     {
-        std::string line = _get_data();
+        // The line as a view, valid until this hook returns: parsed without a copy.
+        std::string_view line = _get_data_view();
         if (!line.empty() && line.back() == '\r')
-            line.pop_back();
-        if (line.rfind("NICK ", 0) == 0)
-            return set_nick(line.substr(5));
+            line.remove_suffix(1);
+        if (line.substr(0, 5) == "NICK ")
+            return set_nick(std::string(line.substr(5)));
         if (line == "QUIT")
         {
             push("Bye!\n");
@@ -72,7 +73,7 @@ protected:
         if (nick_.empty())
             push("Please set a nick first: NICK <name>\n");
         else
-            room_.broadcast("<" + nick_ + "> " + line + "\n");
+            room_.broadcast("<" + nick_ + "> " + std::string(line) + "\n");
     }
 
     void handle_close() override

@@ -755,14 +755,67 @@ public:
         return const_cast<Stream&>(stream_).get_executor();
     }
 
-    /** CPython's sample collector: append `data` to an internal buffer.
+    /** CPython's sample collector: append `data` to the message being gathered.
 
-        Call it from collect_incoming_data() and read the message with _get_data().
+        Call it from collect_incoming_data() and read the message with _get_data() or
+        _get_data_view() in found_terminator(). Called with the view collect_incoming_data()
+        received, it copies nothing while the message lies in one read (the common case of
+        messages shorter than a read): it keeps the view, and copies only what is still being
+        gathered when the read's bytes have all been delivered. Any other view is copied.
+
+        @par Executor
+        Call it from this channel's hooks.
+
+        @par Python
+        async_chat._collect_incoming_data(data).
     */
-    void _collect_incoming_data(std::string_view data) { incoming_.append(data); }
+    void _collect_incoming_data(std::string_view data)
+    {
+        if (incoming_.empty() && incoming_view_.empty() && core_.input.holds(data))
+            incoming_view_ = data;
+        else
+            collect_more(data);
+    }
 
-    /// Return the data gathered by _collect_incoming_data() and clear it.
+    /** Return the message gathered by _collect_incoming_data() as a string, and clear it.
+
+        @par Executor
+        Call it from this channel's hooks.
+
+        @par Python
+        async_chat._get_data().
+    */
     std::string _get_data();
+
+    /** Return the message gathered by _collect_incoming_data() as a view, and clear it.
+
+        The bytes are not copied: the view points into the receive buffer when the message
+        arrived in one read, into the collector's own buffer otherwise. It stays valid until
+        the hook that called this returns, or until the next call to _collect_incoming_data(),
+        _get_data() or discard_buffers(), whichever comes first: push() it, parse it or copy
+        it before then. `push(_get_data_view())` is the answer that copies the message once,
+        into the output queue.
+
+        @par Executor
+        Call it from this channel's hooks.
+
+        @par Python
+        No equivalent: `_get_data()` without the copy.
+    */
+    std::string_view _get_data_view() noexcept
+    {
+        std::string_view const data = incoming_view_;
+        if (!data.empty())
+        {
+            if (data.data() == incoming_.data())
+                return {}; // taken already
+            incoming_view_ = {};
+            return data;
+        }
+        // Taken: the bytes stay in incoming_ until the collector is next used.
+        incoming_view_ = incoming_;
+        return incoming_view_;
+    }
 
     // Every hook below runs on the channel's executor, never nested in another hook of the same
     // channel, and may call any public member of this channel or of another one: what it asks
@@ -911,6 +964,15 @@ private:
     // True while this thread runs this channel's user code: its calls on the channel need no
     // hop, and what they ask for is carried out once the user code returns.
     bool in_own_hook() const noexcept { return detail::hook_channel == this; }
+    // push() from another thread than the hook's: a copy, queued on the executor.
+    void push_posted(std::string_view data);
+    // push() from a hook, when the bytes do not join the last entry of the queue.
+    void push_queued(std::string_view data);
+    // _collect_incoming_data() past its first view of a message.
+    void collect_more(std::string_view data);
+    // After a read's bytes were delivered: copy a message still being gathered as a view out
+    // of the receive buffer, which the next read reuses.
+    void keep_incoming();
     void do_close() noexcept;
     void after_event() noexcept;
     // Call the watermark hook due, if the queued bytes crossed one. Inside user code the
@@ -994,8 +1056,12 @@ private:
     Stream stream_;
     // Every decision: state, reading and writing, watermarks, timeouts, pacing, user code.
     core_type core_;
-    // The sample collector's buffer (_collect_incoming_data(), _get_data()).
+    // The sample collector (_collect_incoming_data(), _get_data(), _get_data_view()): the
+    // message gathered is either incoming_view_, a view into the receive buffer (incoming_
+    // empty), or incoming_'s bytes (incoming_view_ empty); incoming_view_ equal to incoming_
+    // means _get_data_view() took them, and the collector is empty.
     std::string incoming_;
+    std::string_view incoming_view_;
     // The part of bytes_sent_ sent with sendfile(2).
     std::atomic<std::uint64_t> bytes_sent_with_sendfile_{0};
     // The buffers of the write in flight: Asio holds a view of them until on_write().

@@ -71,6 +71,15 @@ public:
     /// The bytes received and not yet delivered.
     std::string_view pending() const noexcept { return {buffer_.get() + begin_, end_ - begin_}; }
 
+    /// True if `data` lies in the receive buffer, among the bytes received since the last
+    /// prepare() (views handed to the handler do).
+    bool holds(std::string_view data) const noexcept
+    {
+        auto const first = reinterpret_cast<std::uintptr_t>(buffer_.get());
+        auto const at = reinterpret_cast<std::uintptr_t>(data.data());
+        return at >= first && at - first <= end_ && data.size() <= end_ - (at - first);
+    }
+
     /// Drop the pending bytes (the storage is kept), and forget the message begun.
     void discard() noexcept
     {
@@ -207,10 +216,20 @@ void input_scanner::process(Handler& h)
                 }
                 std::size_t const index =
                     static_cast<std::size_t>(static_cast<char const*>(hit) - rest.data());
-                // Not rest.substr(): its range check is a call GCC leaves out of line, one per
-                // message, and index < rest.size() holds already.
-                if (index > 0 && !deliver(h, std::string_view(rest.data(), index)))
-                    return;
+                if (index > 0)
+                {
+                    // deliver() without counting the bytes: the message ends here, and
+                    // collected_ restarts at 0 below.
+                    if (index > max_message_ - collected_)
+                    {
+                        too_long_ = true;
+                        h.message_too_long();
+                        return;
+                    }
+                    // Not rest.substr(): its range check is a call GCC leaves out of line, one
+                    // per message, and index < rest.size() holds already.
+                    h.collect(std::string_view(rest.data(), index));
+                }
                 consume(index + 1);
                 end_message(h);
             } while (begin_ != end_ && generation_ == generation && h.proceed());

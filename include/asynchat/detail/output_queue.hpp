@@ -62,6 +62,20 @@ public:
     }
     void push(char const* data) { push(std::string_view(data)); }
 
+    /** Room for `n` more bytes at the end of the last entry, already counted as queued: the
+        caller copies them in before anything else touches the queue. Null when they cannot join
+        that entry without allocating (then push() them).
+    */
+    char* append_room(std::size_t n) noexcept
+    {
+        if (!tail_ || tail_->size() + n > coalesce_limit)
+            return nullptr;
+        char* const room = tail_->room(n);
+        if (room)
+            bytes_ += n;
+        return room;
+    }
+
     /// Queue a producer; it is pulled when due (see the class comment).
     void push(std::unique_ptr<producer> p);
 
@@ -214,6 +228,16 @@ private:
                 grow(data.size());
             std::memcpy(str_.data() + size_, data.data(), data.size());
             size_ += data.size();
+        }
+
+        /// Room for `n` bytes more, now counted in size(); null when the storage is too small.
+        char* room(std::size_t n) noexcept
+        {
+            if (str_.size() - size_ < n)
+                return nullptr;
+            char* const at = str_.data() + size_;
+            size_ += n;
+            return at;
         }
 
         /// Keep the first `n` bytes (n <= size()); the others' storage stays put.

@@ -14,11 +14,13 @@
 #include <boost/asio/query.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/config.hpp>
 #include <boost/range/iterator_range.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <sstream>
 #include <utility>
@@ -275,10 +277,29 @@ template <class Stream, class Timer>
 void basic_async_chat<Stream, Timer>::push(std::string_view data)
 {
     // From the channel's own hooks (the common case: answering a message) the bytes go
-    // straight into the queue, usually appended to the last entry: no copy in between.
-    if (in_own_hook())
-        return do_push(data);
+    // straight into the queue, usually appended to the last entry: no copy in between, and
+    // nothing more to do, as the event running the hook writes once it returns (do_push()).
+    // The slow paths are calls of their own, so that this one needs no stack frame.
+    if (!in_own_hook())
+        return push_posted(data);
+    if (data.empty())
+        return; // dropped, as CPython drops it at the head of the queue
+    if (!core_.closed() && !core_.output_shut())
+        if (char* const room = core_.output.append_room(data.size()))
+            return (void)std::memcpy(room, data.data(), data.size());
+    push_queued(data);
+}
+
+template <class Stream, class Timer>
+BOOST_NOINLINE void basic_async_chat<Stream, Timer>::push_posted(std::string_view data)
+{
     on_executor([this, data = std::string(data)]() mutable { do_push(std::move(data)); });
+}
+
+template <class Stream, class Timer>
+BOOST_NOINLINE void basic_async_chat<Stream, Timer>::push_queued(std::string_view data)
+{
+    do_push(data);
 }
 
 template <class Stream, class Timer>
@@ -419,6 +440,7 @@ void basic_async_chat<Stream, Timer>::discard_buffers()
 {
     core_.input.discard();
     incoming_.clear();
+    incoming_view_ = {};
     core_.output.discard();
     check_watermarks();
 }
@@ -498,8 +520,56 @@ template <class Stream, class Timer>
 std::string basic_async_chat<Stream, Timer>::_get_data()
 {
     std::string data;
-    data.swap(incoming_);
+    if (incoming_view_.empty())
+        data.swap(incoming_);
+    else if (incoming_view_.data() == incoming_.data())
+        incoming_.clear(); // taken by _get_data_view()
+    else
+        data.assign(incoming_view_);
+    incoming_view_ = {};
     return data;
+}
+
+template <class Stream, class Timer>
+BOOST_NOINLINE void basic_async_chat<Stream, Timer>::collect_more(std::string_view data)
+{
+    if (!incoming_view_.empty() && incoming_view_.data() == incoming_.data())
+    {
+        // Taken by _get_data_view(): a new message begins.
+        incoming_.clear();
+        incoming_view_ = {};
+        if (core_.input.holds(data))
+        {
+            incoming_view_ = data;
+            return;
+        }
+    }
+    else if (!incoming_view_.empty())
+    {
+        if (incoming_view_.data() + incoming_view_.size() == data.data() && core_.input.holds(data))
+        {
+            // The next bytes of the same read: the view grows.
+            incoming_view_ = {incoming_view_.data(), incoming_view_.size() + data.size()};
+            return;
+        }
+        incoming_.assign(std::exchange(incoming_view_, {}));
+    }
+    incoming_.append(data);
+}
+
+template <class Stream, class Timer>
+void basic_async_chat<Stream, Timer>::keep_incoming()
+{
+    if (core_.closed())
+    {
+        std::string().swap(incoming_);
+        incoming_view_ = {};
+    }
+    else if (!incoming_view_.empty() && incoming_view_.data() != incoming_.data())
+    {
+        // Dropped first: if the copy fails, no view into a reused buffer stays behind.
+        incoming_.assign(std::exchange(incoming_view_, {}));
+    }
 }
 
 template <class Stream, class Timer>
@@ -645,8 +715,14 @@ void basic_async_chat<Stream, Timer>::do_close() noexcept
     close_stream(was);
     // Release what the user gave the channel: a producer that holds its channel would otherwise
     // keep both alive for ever. The batch of a write in flight stays until it completes (its
-    // views are the write's buffers); producers' destructors run as user code.
-    std::string().swap(incoming_);
+    // views are the write's buffers); producers' destructors run as user code. The message
+    // gathered stays while user code runs, which may hold it as a view (_get_data_view()): a
+    // read's delivery releases it once its hooks return (keep_incoming()).
+    if (core_.user_code() == 0)
+    {
+        std::string().swap(incoming_);
+        incoming_view_ = {};
+    }
     hook_scope scope(*this);
     core_.output.discard();
 }
@@ -937,6 +1013,15 @@ void basic_async_chat<Stream, Timer>::on_read(
         {
             error = std::current_exception();
         }
+    }
+    try
+    {
+        keep_incoming();
+    }
+    catch (...)
+    {
+        if (!error)
+            error = std::current_exception();
     }
     if (error)
         report_error(error);
