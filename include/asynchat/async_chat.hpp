@@ -764,7 +764,7 @@ public:
         gathered when the read's bytes have all been delivered. Any other view is copied.
 
         @par Executor
-        Call it from this channel's hooks.
+        Call it on the channel's executor: from its hooks, normally.
 
         @par Python
         async_chat._collect_incoming_data(data).
@@ -780,7 +780,7 @@ public:
     /** Return the message gathered by _collect_incoming_data() as a string, and clear it.
 
         @par Executor
-        Call it from this channel's hooks.
+        Call it on the channel's executor: from its hooks, normally.
 
         @par Python
         async_chat._get_data().
@@ -793,11 +793,14 @@ public:
         arrived in one read, into the collector's own buffer otherwise. It stays valid until
         the hook that called this returns, or until the next call to _collect_incoming_data(),
         _get_data() or discard_buffers(), whichever comes first: push() it, parse it or copy
-        it before then. `push(_get_data_view())` is the answer that copies the message once,
+        it before then. Giving it back to _collect_incoming_data() (to join it with the next
+        message) is fine. `push(_get_data_view())` is the answer that copies the message once,
         into the output queue.
 
         @par Executor
-        Call it from this channel's hooks.
+        Call it from this channel's hooks, or from another handler on the channel's executor:
+        then the view is valid until that handler returns or calls close(), under the same
+        other conditions.
 
         @par Python
         No equivalent: `_get_data()` without the copy.

@@ -535,14 +535,20 @@ BOOST_NOINLINE void basic_async_chat<Stream, Timer>::collect_more(std::string_vi
 {
     if (!incoming_view_.empty() && incoming_view_.data() == incoming_.data())
     {
-        // Taken by _get_data_view(): a new message begins.
-        incoming_.clear();
+        // Taken by _get_data_view(): a new message begins. `data` may be that view itself, or
+        // a part of it (a handler keeping the message to join it with the next one): assign()
+        // copies overlapping bytes right, where clear() would overwrite the first with a NUL.
         incoming_view_ = {};
         if (core_.input.holds(data))
         {
+            incoming_.clear();
             incoming_view_ = data;
-            return;
         }
+        else
+        {
+            incoming_.assign(data);
+        }
+        return;
     }
     else if (!incoming_view_.empty())
     {
