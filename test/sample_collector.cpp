@@ -44,17 +44,16 @@ auto maker()
 }
 auto const lines_of = [](auto& chat) { return chat.lines; };
 
-/// The README's idiom: the message as a view, pushed back with the terminator. Also writes
-/// the message down as found_terminator() saw it, so that a check sees the bytes the view
-/// held, not only the bytes the peer got back.
+/// What every channel below shares: "\n" lines (unless told otherwise), CPython's sample
+/// collector, the messages written down for the checks, errors closing without a log line.
 template <class Socket>
-class view_echo : public asynchat::basic_async_chat<Socket>
+class collecting_chat : public asynchat::basic_async_chat<Socket>
 {
 public:
-    view_echo(Socket s, std::string term) : asynchat::basic_async_chat<Socket>(std::move(s))
+    explicit collecting_chat(Socket s, std::string_view term = "\n")
+        : asynchat::basic_async_chat<Socket>(std::move(s))
     {
-        this->set_terminator(term);
-        term_ = std::move(term);
+        this->set_terminator(std::string(term));
     }
     std::vector<std::string> lines;
 
@@ -63,16 +62,31 @@ protected:
     {
         this->_collect_incoming_data(data);
     }
+    void handle_error(std::exception_ptr) override { this->close(); }
+};
+
+/// The README's idiom: the message as a view, pushed back with the terminator. Also writes
+/// the message down as found_terminator() saw it, so that a check sees the bytes the view
+/// held, not only the bytes the peer got back.
+template <class Socket>
+class view_echo : public collecting_chat<Socket>
+{
+public:
+    view_echo(Socket s, std::string term) : collecting_chat<Socket>(std::move(s), term)
+    {
+        term_ = std::move(term);
+    }
+
+protected:
     void found_terminator() override
     {
         std::string_view const line = this->_get_data_view();
-        lines.emplace_back(line);
+        this->lines.emplace_back(line);
         // Taken: the collector is empty now, whichever buffer the view is in.
         BOOST_TEST(this->_get_data_view().empty());
         this->push(line);
         this->push(term_);
     }
-    void handle_error(std::exception_ptr) override { this->close(); }
 
 private:
     std::string term_;
@@ -93,26 +107,18 @@ struct crlf_echo : view_echo<Socket>
 /// A length-prefixed protocol: a "LEN\n" header, then LEN bytes (a numeric terminator); each
 /// body is answered "<body>\n". Headers through _get_data(), bodies through _get_data_view().
 template <class Socket>
-class counted_echo : public asynchat::basic_async_chat<Socket>
+class counted_echo : public collecting_chat<Socket>
 {
 public:
-    explicit counted_echo(Socket s) : asynchat::basic_async_chat<Socket>(std::move(s))
-    {
-        this->set_terminator("\n");
-    }
-    std::vector<std::string> lines;
+    using collecting_chat<Socket>::collecting_chat;
 
 protected:
-    void collect_incoming_data(std::string_view data) override
-    {
-        this->_collect_incoming_data(data);
-    }
     void found_terminator() override
     {
         if (in_body_)
         {
             std::string_view const body = this->_get_data_view();
-            lines.emplace_back(body);
+            this->lines.emplace_back(body);
             this->push(body);
             this->push("\n");
             this->set_terminator("\n");
@@ -120,11 +126,10 @@ protected:
             return;
         }
         std::string const header = this->_get_data();
-        lines.push_back("header " + header);
+        this->lines.push_back("header " + header);
         this->set_terminator(static_cast<std::size_t>(std::stoul(header)));
         in_body_ = true;
     }
-    void handle_error(std::exception_ptr) override { this->close(); }
 
 private:
     bool in_body_ = false;
@@ -133,14 +138,10 @@ private:
 /// Collects its own transformed copy of each piece (a temporary that it scribbles over before
 /// it dies): the collector must copy views that are not into the receive buffer.
 template <class Socket>
-class upper_echo : public asynchat::basic_async_chat<Socket>
+class upper_echo : public collecting_chat<Socket>
 {
 public:
-    explicit upper_echo(Socket s) : asynchat::basic_async_chat<Socket>(std::move(s))
-    {
-        this->set_terminator("\n");
-    }
-    std::vector<std::string> lines;
+    using collecting_chat<Socket>::collecting_chat;
 
 protected:
     void collect_incoming_data(std::string_view data) override
@@ -154,30 +155,21 @@ protected:
     void found_terminator() override
     {
         std::string_view const line = this->_get_data_view();
-        lines.emplace_back(line);
+        this->lines.emplace_back(line);
         this->push(line);
         this->push("\n");
     }
-    void handle_error(std::exception_ptr) override { this->close(); }
 };
 
 /// Joins lines until one ends with '!': a line without it is taken as a view and given back to
 /// the collector, with a ',' (Python: `self._collect_incoming_data(self._get_data())`).
 template <class Socket>
-class joining_chat : public asynchat::basic_async_chat<Socket>
+class joining_chat : public collecting_chat<Socket>
 {
 public:
-    explicit joining_chat(Socket s) : asynchat::basic_async_chat<Socket>(std::move(s))
-    {
-        this->set_terminator("\n");
-    }
-    std::vector<std::string> lines;
+    using collecting_chat<Socket>::collecting_chat;
 
 protected:
-    void collect_incoming_data(std::string_view data) override
-    {
-        this->_collect_incoming_data(data);
-    }
     void found_terminator() override
     {
         std::string_view const line = this->_get_data_view();
@@ -187,36 +179,27 @@ protected:
             this->_collect_incoming_data(",");
             return;
         }
-        lines.emplace_back(line);
+        this->lines.emplace_back(line);
         this->push(line);
         this->push("\n");
     }
-    void handle_error(std::exception_ptr) override { this->close(); }
 };
 
 /// "QUIT" takes the message as a view, closes the channel, and then reads the view: the
 /// collector must not free what a hook holds (AddressSanitizer would see it).
 template <class Socket>
-class closing_chat : public asynchat::basic_async_chat<Socket>
+class closing_chat : public collecting_chat<Socket>
 {
 public:
-    explicit closing_chat(Socket s) : asynchat::basic_async_chat<Socket>(std::move(s))
-    {
-        this->set_terminator("\n");
-    }
-    std::vector<std::string> lines;
+    using collecting_chat<Socket>::collecting_chat;
 
 protected:
-    void collect_incoming_data(std::string_view data) override
-    {
-        this->_collect_incoming_data(data);
-    }
     void found_terminator() override
     {
         std::string_view const line = this->_get_data_view();
         if (line.substr(0, 4) == "QUIT")
             this->close();
-        lines.emplace_back(line); // after the close
+        this->lines.emplace_back(line); // after the close
     }
 };
 
