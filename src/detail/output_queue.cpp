@@ -18,6 +18,60 @@ thread_local std::string spare_buffer;
 
 } // namespace
 
+std::unique_ptr<output_queue::storage>& output_queue::spare_storage() noexcept
+{
+    // At most one per thread, so an idle connection holds none.
+    thread_local std::unique_ptr<storage> spare;
+    return spare;
+}
+
+output_queue::entry_deque& output_queue::entry_list::get()
+{
+    if (!d_)
+    {
+        d_ = spare_storage() ? std::move(spare_storage()) : std::make_unique<storage>();
+        d_->due = none; // a spare may have kept the last queue's
+    }
+    else if (d_->entries.size() == max_entries)
+        throw std::length_error("asynchat: more than 2^32 - 1 entries in an output queue");
+    return d_->entries;
+}
+
+output_queue::entry_list::~entry_list()
+{
+    if (!d_)
+        return;
+    d_->entries.clear();
+    release();
+}
+
+void output_queue::entry_list::release() noexcept
+{
+    if (!d_ || !d_->entries.empty())
+        return;
+    if (spare_storage())
+        d_.reset();
+    else
+        spare_storage() = std::move(d_);
+}
+
+bool output_queue::prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces)
+{
+    // Drop what is finished first: that may release the storage, and the pieces with it.
+    pop_finished();
+    if (write_pieces* const own = entries_.pieces())
+        return prepare(chunk_size, max_bytes, max_pieces, *own);
+    write_pieces none; // an empty queue: nothing is gathered
+    return prepare(chunk_size, max_bytes, max_pieces, none);
+}
+
+write_pieces const& output_queue::pieces() const noexcept
+{
+    static write_pieces const none;
+    write_pieces const* const own = entries_.pieces();
+    return own ? *own : none;
+}
+
 void output_queue::buffer::grow(std::size_t n)
 {
     str_.resize(std::max(size_ + n, 2 * str_.size()));
@@ -26,17 +80,17 @@ void output_queue::buffer::grow(std::size_t n)
 output_queue::~output_queue()
 {
     // A producer's destructor may look at the queue (through its channel): empty it first.
-    entry_deque dying;
+    entry_list dying;
     dying.swap(entries_);
     bytes_ = 0;
-    tail_ = nullptr;
+    tail_open_ = false;
 }
 
 void output_queue::update_tail() noexcept
 {
     bool const open = !entries_.empty() && !entries_.back().prod && !entries_.back().mark &&
-                      !(in_flight_ && batch_last_ + 1 >= entries_.size());
-    tail_ = open ? &entries_.back().data : nullptr;
+                      !(in_flight_ && entries_.store()->batch_last + 1 >= entries_.size());
+    tail_open_ = open;
 }
 
 void output_queue::push(std::string data)
@@ -52,7 +106,8 @@ void output_queue::push_copy(std::string_view data)
 {
     if (data.empty())
         return;
-    std::size_t const room = std::min(std::max(data.size(), last_batch_), coalesce_limit);
+    std::size_t const room =
+        std::min(std::max<std::size_t>(data.size(), last_batch_), coalesce_limit);
     buffer copy;
     copy.take(spare_buffer, room);
     copy.reserve(room);
@@ -90,14 +145,14 @@ bool output_queue::pop_mark(std::exception_ptr& error) noexcept
 
 void output_queue::settle() noexcept
 {
-    if (entries_.empty())
-        entries_.shrink_to_fit();
+    entries_.release();
     update_tail();
 }
 
 void output_queue::pop_data() noexcept
 {
-    last_batch_ = entries_.front().data.size();
+    last_batch_ =
+        static_cast<std::uint32_t>(std::min(entries_.front().data.size(), coalesce_limit));
     entries_.front().data.give(spare_buffer, coalesce_limit);
     entries_.pop_front();
 }
@@ -112,11 +167,11 @@ void output_queue::pop_finished() noexcept
 
 producer& output_queue::begin_pull() noexcept
 {
-    BOOST_ASSERT(due_ != none && !pulling_ && entries_[due_].prod);
+    BOOST_ASSERT(entries_.store() && due() != none && !pulling_ && entries_[due()].prod);
     in_flight_ = false; // whatever prepare() gathered ahead is gathered again afterwards
     pulling_ = true;
     update_tail();
-    producer& p = *entries_[due_].prod;
+    producer& p = *entries_[due()].prod;
     p.waiting_ = false;
     return p;
 }
@@ -139,7 +194,7 @@ std::unique_ptr<producer> output_queue::end_pull(std::string piece)
     }
     else
     {
-        entry& e = entries_[due_];
+        entry& e = entries_[due()];
         if (piece.empty() && e.prod->waiting_)
             e.waiting = true;
         else if (piece.empty())
@@ -156,7 +211,7 @@ std::unique_ptr<producer> output_queue::end_pull(std::string piece)
                 e.data.append(piece);
         }
     }
-    due_ = none;
+    no_due();
     update_tail();
     return done;
 }
@@ -170,11 +225,11 @@ std::unique_ptr<producer> output_queue::fail_pull(std::exception_ptr error)
         done = std::move(orphan_);
     else
     {
-        done = std::move(entries_[due_].prod);
-        auto const at = entries_.begin() + static_cast<std::ptrdiff_t>(due_ + 1);
+        done = std::move(entries_[due()].prod);
+        auto const at = entries_.begin() + static_cast<std::ptrdiff_t>(due() + 1);
         entries_.insert(at, entry{{}, 0, nullptr, true, false, std::move(error)});
     }
-    due_ = none;
+    no_due();
     update_tail();
     return done;
 }
@@ -207,10 +262,11 @@ void output_queue::discard() noexcept
 {
     // What is dropped dies at the end, once the queue is consistent: a producer's destructor is
     // user code, and may push or discard again.
-    entry_deque dying;
-    file_ = nullptr; // a file being sent is at the head, with no batch: it goes too
+    entry_list dying;
+    if (file_ == file_send::sending)
+        file_ = file_send::dropped; // a file being sent is at the head, with no batch: it goes too
     if (pulling_ && !orphan_)
-        orphan_ = std::move(entries_[due_].prod);
+        orphan_ = std::move(entries_[due()].prod);
     if (!in_flight_)
     {
         dying.swap(entries_);
@@ -220,13 +276,13 @@ void output_queue::discard() noexcept
     }
     // Keep exactly the outstanding batch: moving the entries after it out leaves the remaining
     // ones in place, and truncating a buffer never moves its bytes.
-    auto const keep = entries_.begin() + static_cast<std::ptrdiff_t>(batch_last_ + 1);
-    dying.insert(
-        dying.end(), std::make_move_iterator(keep), std::make_move_iterator(entries_.end())
-    );
+    auto const keep =
+        entries_.begin() + static_cast<std::ptrdiff_t>(entries_.store()->batch_last + 1);
+    for (auto it = keep; it != entries_.end(); ++it)
+        dying.push_back(std::move(*it));
     entries_.erase(keep, entries_.end());
     entry& last = entries_.back();
-    last.data.truncate(batch_end_);
+    last.data.truncate(entries_.store()->batch_end);
     std::unique_ptr<producer> const last_producer = std::move(last.prod);
     bytes_ = 0;
     for (entry const& e : entries_)
@@ -236,7 +292,7 @@ void output_queue::discard() noexcept
 
 file_producer* output_queue::file_due() noexcept
 {
-    if (in_flight_ || sending_file_ || pulling_)
+    if (in_flight_ || file_ != file_send::none || pulling_)
         return nullptr;
     pop_finished();
     if (entries_.empty())
@@ -254,26 +310,25 @@ file_producer* output_queue::begin_file() noexcept
     file_producer* const file = file_due();
     if (file)
     {
-        sending_file_ = true;
-        file_ = file;
+        file_ = file_send::sending;
     }
     return file;
 }
 
 std::unique_ptr<producer> output_queue::end_file(bool drop) noexcept
 {
-    BOOST_ASSERT(sending_file_);
-    sending_file_ = false;
+    BOOST_ASSERT(file_ != file_send::none);
+    bool const sending = file_ == file_send::sending;
+    file_ = file_send::none;
     std::unique_ptr<producer> done;
-    if (file_ && drop)
+    if (sending && drop)
     {
         // Invariant: the file being sent is the head entry (nothing is pushed in front of it,
-        // and only discard() removes it, which clears file_).
-        BOOST_ASSERT(!entries_.empty() && entries_.front().prod.get() == file_);
+        // and only discard() removes it, which marks it dropped).
+        BOOST_ASSERT(!entries_.empty() && entries_.front().prod);
         done = std::move(entries_.front().prod);
         pop_finished(); // now a drained data entry
     }
-    file_ = nullptr;
     return done;
 }
 

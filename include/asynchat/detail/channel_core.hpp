@@ -97,7 +97,8 @@ public:
     output_queue output;
 
     explicit basic_channel_core(bool connected_stream) noexcept
-        : state_(connected_stream ? state::connected : state::unconnected)
+        : state_(connected_stream ? state::connected : state::unconnected), shut_(shut::no),
+          teardown_(false), above_high_(false)
     {
     }
 
@@ -175,7 +176,11 @@ public:
 
     /// How deep the channel's user code is nested now; no I/O starts and no hook runs unless 0.
     std::uint32_t user_code() const noexcept { return depth_; }
-    void enter_user_code() noexcept { ++depth_; }
+    void enter_user_code() noexcept
+    {
+        BOOST_ASSERT(depth_ != static_cast<std::uint16_t>(-1));
+        ++depth_;
+    }
     void leave_user_code() noexcept
     {
         BOOST_ASSERT(depth_ != 0);
@@ -346,12 +351,14 @@ public:
     // Watermarks.
 
     /// Report crossings of `high` (upward) and then `low` (downward); the caller checks low <=
-    /// high.
-    void set_watermarks(std::size_t low, std::size_t high) noexcept
+    /// high. May throw std::bad_alloc (the first time watermarks or a timeout are set).
+    void set_watermarks(std::size_t low, std::size_t high)
     {
         BOOST_ASSERT(low <= high);
-        low_water_ = low;
-        high_water_ = high;
+        if (!rare_ && low == 0 && high == no_high_water)
+            return; // the defaults: nothing to make
+        rare().low_water = low;
+        rare().high_water = high;
     }
 
     /** The crossing due now, if any, and taken: high once the queued bytes rose above the high
@@ -362,8 +369,10 @@ public:
     {
         if (depth_ != 0 || state_ != state::open)
             return crossing::none;
+        if (!rare_)
+            return crossing::none; // no watermarks: never above the high one
         std::size_t const queued = output.bytes();
-        if (above_high_ ? queued > low_water_ : queued <= high_water_)
+        if (above_high_ ? queued > rare_->low_water : queued <= rare_->high_water)
             return crossing::none;
         above_high_ = !above_high_;
         return above_high_ ? crossing::high : crossing::low;
@@ -373,44 +382,44 @@ public:
     // Timeouts. Time is an input: `now` comes from the caller.
 
     /// Set the idle timeout (no byte in or out for `d`; zero: off); the clocks restart at `now`.
-    void set_idle_timeout(duration d, time_point now) { set_timeout(&timeouts::idle, d, now); }
+    void set_idle_timeout(duration d, time_point now) { set_timeout(&rare_state::idle, d, now); }
 
     /// Set the read timeout (no byte in for `d`; zero: off); the clocks restart at `now`.
-    void set_read_timeout(duration d, time_point now) { set_timeout(&timeouts::read, d, now); }
+    void set_read_timeout(duration d, time_point now) { set_timeout(&rare_state::read, d, now); }
 
     /// True if a timeout is set and the channel is open.
     bool timing() const noexcept
     {
-        return times_ && (state_ == state::open || state_ == state::handshake) && times_->any();
+        return rare_ && (state_ == state::open || state_ == state::handshake) && rare_->any();
     }
 
     /// Restart both clocks at `now` (start, and after a timeout the channel survived).
     void restart_clocks(time_point now) noexcept
     {
-        if (times_)
-            times_->last_read = times_->last_io = now;
+        if (rare_)
+            rare_->last_read = rare_->last_io = now;
     }
 
     /// Bytes were read (true) or written at `now`.
     void bytes_moved(bool read, time_point now) noexcept
     {
-        if (!times_)
+        if (!rare_)
             return;
-        times_->last_io = now;
+        rare_->last_io = now;
         if (read)
-            times_->last_read = now;
+            rare_->last_read = now;
     }
 
     /// When the nearer timeout expires if no byte moves (time_point::max() when none is set).
     time_point deadline() const noexcept
     {
         auto d = time_point::max();
-        if (!times_)
+        if (!rare_)
             return d;
-        if (times_->idle != duration::zero())
-            d = std::min(d, times_->last_io + times_->idle);
-        if (times_->read != duration::zero())
-            d = std::min(d, times_->last_read + times_->read);
+        if (rare_->idle != duration::zero())
+            d = std::min(d, rare_->last_io + rare_->idle);
+        if (rare_->read != duration::zero())
+            d = std::min(d, rare_->last_read + rare_->read);
         return d;
     }
 
@@ -418,24 +427,34 @@ public:
     bool timed_out(time_point now) const noexcept { return timing() && now >= deadline(); }
 
 private:
-    struct timeouts
+    static constexpr std::size_t no_high_water = static_cast<std::size_t>(-1);
+
+    // The timeouts and the watermarks: made by the first one set, as most channels set neither
+    // and an idle one should not carry them.
+    struct rare_state
     {
         duration idle{0};
         duration read{0};
         time_point last_read{};
         time_point last_io{};
+        std::size_t low_water = 0;
+        std::size_t high_water = no_high_water;
 
         bool any() const noexcept { return idle != duration::zero() || read != duration::zero(); }
     };
 
-    void set_timeout(duration timeouts::*which, duration d, time_point now)
+    rare_state& rare()
     {
-        // Made on first use: most channels never time out, and an idle one should not carry it.
-        if (!times_ && d == duration::zero())
+        if (!rare_)
+            rare_ = std::make_unique<rare_state>();
+        return *rare_;
+    }
+
+    void set_timeout(duration rare_state::*which, duration d, time_point now)
+    {
+        if (!rare_ && d == duration::zero())
             return;
-        if (!times_)
-            times_ = std::make_unique<timeouts>();
-        (*times_).*which = d;
+        rare().*which = d;
         restart_clocks(now);
     }
 
@@ -446,15 +465,15 @@ private:
         done
     };
 
+    // With `pacing` before them, the state fits 8 bytes (a channel carries it idle).
     state state_;
     read_side read_ = read_side::idle;
-    shut shut_ = shut::no;
-    bool teardown_ = false;
-    bool above_high_ = false; // between the high crossing and the low one
-    std::uint32_t depth_ = 0;
-    std::size_t low_water_ = 0;
-    std::size_t high_water_ = static_cast<std::size_t>(-1);
-    std::unique_ptr<timeouts> times_; // made by the first timeout set
+    shut shut_ : 2;
+    bool teardown_ : 1;
+    bool above_high_ : 1; // between the high crossing and the low one
+    // User code nests a few calls deep at most (a hook, a producer, a destructor).
+    std::uint16_t depth_ = 0;
+    std::unique_ptr<rare_state> rare_; // made by the first timeout or watermark set
 };
 
 /// The core of a channel whose timeouts run on std::chrono::steady_clock (the default).

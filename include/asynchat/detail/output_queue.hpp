@@ -3,6 +3,7 @@
 #ifndef ASYNCHAT_DETAIL_OUTPUT_QUEUE_HPP
 #define ASYNCHAT_DETAIL_OUTPUT_QUEUE_HPP
 
+#include <asynchat/detail/write_pieces.hpp>
 #include <asynchat/file_producer.hpp>
 #include <asynchat/producer.hpp>
 
@@ -12,9 +13,11 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -36,9 +39,10 @@ namespace asynchat::detail {
     whatever is pushed or discarded meanwhile (entries never move: a deque keeps references
     valid on push_back and pop_front, and discard() keeps the batch).
 
-    An empty queue holds no memory: boost::container::deque allocates nothing until the first
-    push, and its storage is released whenever the queue drains (std::deque keeps a map and a
-    512-byte block even when empty, which an idle connection would carry for ever).
+    An empty queue holds no memory and is 48 bytes: the deque of entries (a
+    boost::container::deque, whose object alone is 80 bytes) is made by the first push and leaves
+    the queue whenever it drains (std::deque keeps a map and a 512-byte block even when empty,
+    which an idle connection would carry for ever).
 */
 class output_queue
 {
@@ -97,7 +101,7 @@ public:
 
     /// True between a prepare() that returned bytes and the consume() that follows it, and
     /// between begin_file() and end_file().
-    bool in_flight() const noexcept { return in_flight_ || sending_file_; }
+    bool in_flight() const noexcept { return in_flight_ || file_ != file_send::none; }
 
     /// The bytes queued as data or already pulled from producers and not yet consumed.
     std::size_t bytes() const noexcept { return bytes_; }
@@ -120,6 +124,18 @@ public:
     template <class Pieces>
     bool
     prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces, Pieces& out);
+
+    /** prepare() into the queue's own write_pieces, pieces(): the channel's write hands them to
+        Asio as they are. They live with the entries, so an idle channel carries no room for
+        them (write_pieces is the one piece of Asio, a buffer type, the queue knows).
+    */
+    bool prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces);
+
+    /** What the last prepare() above gathered. Valid, and unchanged, until the next prepare()
+        or consume(), whatever is pushed or discarded meanwhile: the outstanding batch keeps the
+        entries, and so the pieces, in place.
+    */
+    write_pieces const& pieces() const noexcept;
 
     /// The producer due after prepare() returned true; it stays owned by the queue, or by the
     /// end_pull() that follows if the entry is dropped meanwhile.
@@ -179,7 +195,14 @@ public:
     file_producer* begin_file() noexcept;
 
     /// The file being sent: null when none is, or when discard() dropped it meanwhile.
-    file_producer* file() const noexcept { return file_; }
+    file_producer* file() const noexcept
+    {
+        // Invariant: while it is sent, the file is the head entry's producer (nothing is pushed
+        // in front of it, and only discard() removes it, which marks it dropped).
+        return file_ == file_send::sending
+                   ? static_cast<file_producer*>(entries_.front().prod.get())
+                   : nullptr;
+    }
 
     /** End the file send begun by begin_file().
 
@@ -279,19 +302,35 @@ private:
 
         bool drained() const noexcept { return offset == data.size(); }
     };
-    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+    static constexpr std::uint32_t none = static_cast<std::uint32_t>(-1);
+    // The most entries queued at once, so that an entry's index, below it, fits 32 bits and is
+    // never `none`.
+    static constexpr std::size_t max_entries = none;
+
+    // No producer is due (or pulled).
+    void no_due() noexcept
+    {
+        if (storage* const st = entries_.store())
+            st->due = none;
+    }
+
+    // The entry of the producer due; only while one is (the queue has entries then).
+    std::uint32_t due() const noexcept { return entries_.store()->due; }
 
     // Pop entries at the head that can give nothing more.
     void pop_finished() noexcept;
 
-    // Append `data` to the last entry if it takes appends (tail_) and stays within
+    // Append `data` to the last entry if it takes appends (tail_open_) and stays within
     // coalesce_limit; false if not. Small pushes so make no entry (an allocation and a writev
     // piece each) of their own. Inline: it is the common case, a push per message.
     bool append_to_tail(std::string_view data)
     {
-        if (!tail_ || tail_->size() + data.size() > coalesce_limit)
+        if (!tail_open_)
             return false;
-        tail_->append(data);
+        buffer& tail = entries_.back().data;
+        if (tail.size() + data.size() > coalesce_limit)
+            return false;
+        tail.append(data);
         bytes_ += data.size();
         return true;
     }
@@ -299,7 +338,7 @@ private:
     // push(std::string_view) when the data cannot join the last entry.
     void push_copy(std::string_view data);
 
-    // Recompute tail_; every change to the entries but an append calls it.
+    // Recompute tail_open_; every change to the entries but an append calls it.
     void update_tail() noexcept;
 
     // Pop the head entry, a drained data entry.
@@ -311,27 +350,106 @@ private:
     // Entries are few (small pushes coalesce), so blocks are small.
     using entry_deque = boost::container::
         deque<entry, void, boost::container::deque_options_t<boost::container::block_size<4u>>>;
-    entry_deque entries_;
+
+    // What a queue holds while it is not empty: the entries, the pieces of the write in flight,
+    // and the positions that only mean something while entries are queued (an idle channel
+    // carries none of them).
+    struct storage
+    {
+        entry_deque entries;
+        write_pieces pieces;
+        // Where the outstanding batch ends: the entry index, and the offset in that entry's
+        // data. Indices are 32-bit: the list refuses an entry beyond max_entries.
+        std::size_t batch_end = 0;
+        std::uint32_t batch_last = 0;
+        // The entry of the producer prepare() found due, then the one being pulled (none if
+        // not).
+        std::uint32_t due = none;
+    };
+
+    // The entries: a storage made on the first push and released when the queue drains, so
+    // that an idle queue holds one null pointer instead of a deque object (80 bytes: a map
+    // pointer, a size and two iterators of four pointers each) and the pieces (32). The storage
+    // a queue releases is kept, with the deque's blocks, for the next queue of the thread that
+    // needs one (spare_storage()): a channel whose queue drains at every write allocates nothing
+    // for it. Only the members the queue uses.
+    class entry_list
+    {
+    public:
+        using iterator = entry_deque::iterator;
+
+        entry_list() = default;
+        entry_list(entry_list const&) = delete;
+        entry_list& operator=(entry_list const&) = delete;
+        // The entries die here; the storage goes to the thread's spare, as a drained queue's.
+        ~entry_list();
+
+        bool empty() const noexcept { return !d_ || d_->entries.empty(); }
+        std::size_t size() const noexcept { return d_ ? d_->entries.size() : 0; }
+        entry& front() noexcept { return d_->entries.front(); }
+        entry const& front() const noexcept { return d_->entries.front(); }
+        entry& back() noexcept { return d_->entries.back(); }
+        entry const& back() const noexcept { return d_->entries.back(); }
+        entry& operator[](std::size_t i) noexcept { return d_->entries[i]; }
+        // A list without storage is an empty range of default iterators.
+        iterator begin() noexcept { return d_ ? d_->entries.begin() : iterator(); }
+        iterator end() noexcept { return d_ ? d_->entries.end() : iterator(); }
+
+        void push_back(entry&& e) { get().push_back(std::move(e)); }
+        void push_front(entry&& e) { get().push_front(std::move(e)); }
+        void pop_front() noexcept { d_->entries.pop_front(); }
+        void insert(iterator at, entry&& e)
+        {
+            get(); // checks the bound
+            d_->entries.insert(at, std::move(e));
+        }
+        void erase(iterator first, iterator last) noexcept { d_->entries.erase(first, last); }
+        void swap(entry_list& other) noexcept { d_.swap(other.d_); }
+
+        /// The pieces of the storage; null without storage.
+        write_pieces* pieces() const noexcept { return d_ ? &d_->pieces : nullptr; }
+
+        /// The storage, which a queue with entries has; null without.
+        storage* store() const noexcept { return d_.get(); }
+
+        /// Give the storage to the thread's spare if the list is empty (see output_queue.cpp).
+        void release() noexcept;
+
+    private:
+        // The deque, made (or taken from the spare) if there is no storage; throws
+        // std::length_error if it holds max_entries already.
+        entry_deque& get();
+
+        std::unique_ptr<storage> d_;
+    };
+
+    // The storage a drained queue of this thread released, for the next queue that needs one.
+    static std::unique_ptr<storage>& spare_storage() noexcept;
+
+    entry_list entries_;
     std::size_t bytes_ = 0;
-    // The data of the last entry while it takes appends (it is data, not a producer or mark,
-    // and not in flight), else null. Deque elements stay put as entries come and go.
-    buffer* tail_ = nullptr;
-    // The size of the last data entry written, reserved for the next one push_copy() makes: a
-    // channel answering each read with a batch of small pushes then allocates once a batch.
-    std::size_t last_batch_ = 0;
-    bool in_flight_ = false;
-    // Where the outstanding batch ends: the entry index, and the offset in that entry's data.
-    std::size_t batch_last_ = 0;
-    std::size_t batch_end_ = 0;
-    // The entry of the producer prepare() found due, then the one being pulled (none if not).
-    std::size_t due_ = none;
-    bool pulling_ = false;
+
     // The producer being pulled, when discard() dropped its entry during the pull.
     std::unique_ptr<producer> orphan_;
-    // Between begin_file() and end_file(): the owner sends the file at the head itself.
-    bool sending_file_ = false;
-    // That file while its entry is at the head; null once discard() dropped it.
-    file_producer* file_ = nullptr;
+    // The size of the last data entry written (at most coalesce_limit), reserved for the next
+    // one push_copy() makes: a channel answering each read with a batch of small pushes then
+    // allocates once a batch.
+    std::uint32_t last_batch_ = 0;
+    bool in_flight_ = false;
+    bool pulling_ = false;
+    // True while the last entry takes appends: it is data, not a producer or mark, and not in
+    // flight. A flag, not a pointer to the entry's buffer, which would make the queue 8 bytes
+    // larger than the 48 it is: a channel carries it idle.
+    bool tail_open_ = false;
+    // Between begin_file() and end_file(), the owner sends the file at the head itself
+    // (sending), or did until discard() dropped it (dropped).
+    enum class file_send : std::uint8_t
+    {
+        none,
+        sending,
+        dropped
+    };
+    file_send file_ = file_send::none;
 };
 
 template <class Pieces>
@@ -342,7 +460,7 @@ inline bool output_queue::prepare(
     BOOST_ASSERT(!pulling_);
     out.clear();
     in_flight_ = false;
-    due_ = none;
+    no_due();
     pop_finished();
     std::size_t total = 0;
     for (std::size_t i = 0; i < entries_.size() && total < max_bytes && out.size() < max_pieces;
@@ -362,7 +480,7 @@ inline bool output_queue::prepare(
             if (e.drained() ? (out.empty() || ahead)
                             : (ahead && e.offset == 0 && e.data.size() < chunk_size))
             {
-                due_ = i;
+                entries_.store()->due = static_cast<std::uint32_t>(i);
                 return true;
             }
         }
@@ -376,8 +494,8 @@ inline bool output_queue::prepare(
         }
         if (pos != e.offset)
         {
-            batch_last_ = i;
-            batch_end_ = pos;
+            entries_.store()->batch_last = static_cast<std::uint32_t>(i);
+            entries_.store()->batch_end = pos;
         }
         // Stop inside an entry when the budget ran out, and at a producer that may give more.
         if (pos < e.data.size() || e.prod)
