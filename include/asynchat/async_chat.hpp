@@ -6,8 +6,10 @@
 #include <asynchat/detail/bytes.hpp>
 #include <asynchat/detail/channel_core.hpp>
 #include <asynchat/detail/channel_map.hpp>
+#include <asynchat/detail/exact_allocator.hpp>
 #include <asynchat/detail/hooks.hpp>
 #include <asynchat/detail/pending_completion.hpp>
+#include <asynchat/detail/socket_wait.hpp>
 #include <asynchat/detail/stream_traits.hpp>
 #include <asynchat/detail/write_pieces.hpp>
 #include <asynchat/error.hpp>
@@ -986,6 +988,22 @@ private:
     void on_timer(boost::system::error_code const& ec) noexcept;
     void do_read() noexcept;
     void on_readable(boost::system::error_code const& ec) noexcept;
+    // The handler of the readiness wait of do_read(): the operation Asio makes for it is
+    // allocated at its exact size (72 bytes over a one-thread server's tcp::socket, 120 over
+    // other executors; Asio's own recycling allocator adds a byte, which takes the next malloc
+    // chunk), as an idle connection keeps it for ever.
+    struct read_wait
+    {
+        std::shared_ptr<basic_async_chat> self;
+
+        using allocator_type = detail::exact_allocator<void>;
+        allocator_type get_allocator() const noexcept { return {}; }
+
+        void operator()(boost::system::error_code const& ec) const noexcept
+        {
+            self->on_readable(ec);
+        }
+    };
     // The read tried before waiting (see do_read()).
     void on_read_try() noexcept;
     // Read what the socket has now and deliver it; false if it had nothing.
@@ -1067,19 +1085,22 @@ private:
     std::string_view incoming_view_;
     // The part of bytes_sent_ sent with sendfile(2).
     std::atomic<std::uint64_t> bytes_sent_with_sendfile_{0};
-    // The buffers of the write in flight: Asio holds a view of them until on_write().
-    detail::write_pieces write_buffers_;
-    // The timer of the timeouts, made when the first is set.
-    std::unique_ptr<Timer> timer_;
-    // The handlers of async_connect() and async_close(), made by the first such call.
-    struct completions
+    // What few channels use, made by the first use, in one pointer (an idle channel carries
+    // it): the timer of the timeouts, made when the first is set, and the handlers of
+    // async_connect() and async_close().
+    struct extras
     {
+        std::unique_ptr<Timer> timer;
         std::unique_ptr<detail::pending_completion> connect;
         std::vector<std::unique_ptr<detail::pending_completion>> close;
         boost::system::error_code error; // the error reported when the channel failed
+        bool waited = false;             // waiting() was called: failures are noted from then on
     };
-    std::unique_ptr<completions> completions_;
-    completions& waiting();
+    std::unique_ptr<extras> extras_;
+    // The extras, made if needed.
+    extras& extra();
+    // The extras, for async_connect() or async_close().
+    extras& waiting();
     // Keep `ec` for async_close() as the reason the channel closes (the first one).
     void note_failure(boost::system::error_code const& ec) noexcept;
     // Byte counts and the time of the last I/O: written on the executor, read from anywhere.

@@ -374,16 +374,24 @@ void basic_async_chat<Stream, Timer>::shutdown_send() noexcept
 template <class Stream, class Timer>
 void basic_async_chat<Stream, Timer>::note_failure(boost::system::error_code const& ec) noexcept
 {
-    if (completions_ && !completions_->error)
-        completions_->error = ec;
+    if (extras_ && extras_->waited && !extras_->error)
+        extras_->error = ec;
 }
 
 template <class Stream, class Timer>
-auto basic_async_chat<Stream, Timer>::waiting() -> completions&
+auto basic_async_chat<Stream, Timer>::extra() -> extras&
 {
-    if (!completions_)
-        completions_ = std::make_unique<completions>();
-    return *completions_;
+    if (!extras_)
+        extras_ = std::make_unique<extras>();
+    return *extras_;
+}
+
+template <class Stream, class Timer>
+auto basic_async_chat<Stream, Timer>::waiting() -> extras&
+{
+    extras& e = extra();
+    e.waited = true;
+    return e;
 }
 
 template <class Stream, class Timer>
@@ -493,11 +501,12 @@ void basic_async_chat<Stream, Timer>::arm_timer() noexcept
     // One timer for both timeouts, armed for the nearer deadline. I/O does not touch it: when
     // it fires, on_timer() asks the core whether a timeout expired, and re-arms for the new
     // deadline otherwise. Arming cancels the wait armed before: its handler sees aborted.
-    if (!timer_)
-        timer_ = std::make_unique<Timer>(stream_.get_executor());
-    timer_->expires_at(core_.deadline());
-    timer_->async_wait([self = this->shared_from_this()](boost::system::error_code const& ec)
-                       { self->on_timer(ec); });
+    auto& timer = extra().timer;
+    if (!timer)
+        timer = std::make_unique<Timer>(stream_.get_executor());
+    timer->expires_at(core_.deadline());
+    timer->async_wait([self = this->shared_from_this()](boost::system::error_code const& ec)
+                      { self->on_timer(ec); });
 }
 
 template <class Stream, class Timer>
@@ -607,7 +616,7 @@ bool basic_async_chat<Stream, Timer>::ask(bool (basic_async_chat::*predicate)())
 template <class Stream, class Timer>
 void basic_async_chat<Stream, Timer>::report_error(std::exception_ptr const& error) noexcept
 {
-    if (completions_ && !completions_->error)
+    if (extras_ && extras_->waited && !extras_->error)
     {
         // For async_close(): the error that closes the channel, if it is a system_error.
         try
@@ -702,19 +711,19 @@ void basic_async_chat<Stream, Timer>::do_close() noexcept
     if (was == core_type::state::closed)
         return;
     leave_map();
-    if (timer_)
-        timer_->cancel();
-    if (completions_)
+    if (extras_ && extras_->timer)
+        extras_->timer->cancel();
+    if (extras_)
     {
         // The handlers are posted, not run: nothing of the user's runs in the middle of this.
-        if (completions_->connect)
-            std::exchange(completions_->connect, nullptr)
+        if (extras_->connect)
+            std::exchange(extras_->connect, nullptr)
                 ->complete(boost::asio::error::operation_aborted);
         boost::system::error_code ec;
         if (!core_.output.empty())
-            ec = completions_->error ? completions_->error
-                                     : make_error_code(boost::asio::error::operation_aborted);
-        detail::complete_all(completions_->close, ec);
+            ec = extras_->error ? extras_->error
+                                : make_error_code(boost::asio::error::operation_aborted);
+        detail::complete_all(extras_->close, ec);
     }
     // Closing cancels the pending read and write; their handlers see the channel closed and
     // return.
@@ -901,12 +910,11 @@ void basic_async_chat<Stream, Timer>::do_read() noexcept
             );
             return;
         }
-        // Wait for readability, then read without blocking (on_readable()).
-        stream_.async_wait(
-            Stream::wait_read,
-            [self = this->shared_from_this()](boost::system::error_code const& ec)
-            { self->on_readable(ec); }
-        );
+        // Wait for readability, then read without blocking (on_readable()). An idle
+        // connection keeps this wait pending, so its operation is made small: typed on the
+        // io_context's executor when it can be (detail::async_wait()), and allocated at its
+        // exact size (read_wait).
+        detail::async_wait(stream_, Stream::wait_read, read_wait{this->shared_from_this()});
         return;
     }
     // Other streams hold the buffer while the read waits. Over TLS a read returns one record
@@ -1093,32 +1101,29 @@ void basic_async_chat<Stream, Timer>::do_write() noexcept
             return;
         }
         if (core_.output.prepare(
-                ac_out_buffer_size,
-                detail::max_write_bytes,
-                detail::max_write_pieces,
-                write_buffers_
+                ac_out_buffer_size, detail::max_write_bytes, detail::max_write_pieces
             ))
         {
             pull();
             check_watermarks(); // what the producer gave counts as queued
             continue;
         }
-        if (write_buffers_.empty())
+        // The queue's own pieces: they stay put until on_write(), with the batch's entries.
+        detail::write_pieces const& pieces = core_.output.pieces();
+        if (pieces.empty())
             continue; // a mark is due, or the queue is empty
         BOOST_ASSERT(core_.writing());
         auto on_written =
             [self = this->shared_from_this()](boost::system::error_code const& ec, std::size_t n)
         { self->on_write(ec, n); };
-        // async_write keeps a copy of the buffer sequence: a range over write_buffers_ (which
-        // stays put until on_write) rather than the vector, which would cost an allocation.
-        if (write_buffers_.size() == 1)
-            boost::asio::async_write(stream_, write_buffers_.front(), std::move(on_written));
+        // async_write keeps a copy of the buffer sequence: a range over the pieces (which stay
+        // put until on_write) rather than a vector, which would cost an allocation.
+        if (pieces.size() == 1)
+            boost::asio::async_write(stream_, pieces.front(), std::move(on_written));
         else
             boost::asio::async_write(
                 stream_,
-                boost::make_iterator_range(
-                    write_buffers_.data(), write_buffers_.data() + write_buffers_.size()
-                ),
+                boost::make_iterator_range(pieces.data(), pieces.data() + pieces.size()),
                 std::move(on_written)
             );
         return;
@@ -1218,8 +1223,8 @@ void basic_async_chat<Stream, Timer>::on_connect(boost::system::error_code const
     if (core_.closed())
         return;
     std::unique_ptr<detail::pending_completion> op;
-    if (completions_)
-        op = std::move(completions_->connect);
+    if (extras_)
+        op = std::move(extras_->connect);
     if (ec)
     {
         // Close the socket so that a later connect() starts from a fresh one.
@@ -1234,7 +1239,7 @@ void basic_async_chat<Stream, Timer>::on_connect(boost::system::error_code const
         return op->complete(ec);
     }
     if (op)
-        completions_->connect = std::move(op); // completed by on_connected()
+        extras_->connect = std::move(op); // completed by on_connected()
     core_.connect_done(true);
     core_.restart_clocks(clock::now());
     arm_timer();
@@ -1251,8 +1256,8 @@ void basic_async_chat<Stream, Timer>::on_connected() noexcept
     after_event();
     // The async_connect() handler last, once the channel is as handle_connect() left it; if
     // that closed it, do_close() completed the handler already.
-    if (completions_ && completions_->connect)
-        std::exchange(completions_->connect, nullptr)->complete({});
+    if (extras_ && extras_->connect)
+        std::exchange(extras_->connect, nullptr)->complete({});
 }
 
 //----------------------------------------------------------------------------
@@ -1486,8 +1491,8 @@ void basic_async_chat<Stream, Timer>::on_handshake(
     if (ec)
     {
         std::unique_ptr<detail::pending_completion> op;
-        if (why == handshake_for::connect && completions_)
-            op = std::move(completions_->connect);
+        if (why == handshake_for::connect && extras_)
+            op = std::move(extras_->connect);
         if (!op)
             report_error(std::make_exception_ptr(boost::system::system_error(
                 ec,
