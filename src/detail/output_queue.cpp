@@ -18,18 +18,34 @@ thread_local std::string spare_buffer;
 
 } // namespace
 
-std::unique_ptr<output_queue::storage>& output_queue::spare_storage() noexcept
+output_queue::spares& output_queue::spares::of_thread() noexcept
 {
-    // At most one per thread, so an idle connection holds none.
-    thread_local std::unique_ptr<storage> spare;
-    return spare;
+    thread_local spares s;
+    return s;
+}
+
+std::unique_ptr<output_queue::storage> output_queue::take_spare() noexcept
+{
+    spares& s = spares::of_thread();
+    if (s.count == 0)
+        return nullptr;
+    return std::move(s.free[--s.count]);
+}
+
+void output_queue::give_spare(std::unique_ptr<storage> st) noexcept
+{
+    spares& s = spares::of_thread();
+    if (s.count != s.free.size())
+        s.free[s.count++] = std::move(st);
 }
 
 output_queue::entry_deque& output_queue::entry_list::get()
 {
     if (!d_)
     {
-        d_ = spare_storage() ? std::move(spare_storage()) : std::make_unique<storage>();
+        d_ = take_spare();
+        if (!d_)
+            d_ = std::make_unique<storage>();
         d_->due = none; // a spare may have kept the last queue's
     }
     else if (d_->entries.size() == max_entries)
@@ -49,10 +65,7 @@ void output_queue::entry_list::release() noexcept
 {
     if (!d_ || !d_->entries.empty())
         return;
-    if (spare_storage())
-        d_.reset();
-    else
-        spare_storage() = std::move(d_);
+    give_spare(std::move(d_));
 }
 
 bool output_queue::prepare(std::size_t chunk_size, std::size_t max_bytes, std::size_t max_pieces)

@@ -12,6 +12,7 @@
 #include <boost/container/options.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -371,7 +372,7 @@ private:
     // that an idle queue holds one null pointer instead of a deque object (80 bytes: a map
     // pointer, a size and two iterators of four pointers each) and the pieces (32). The storage
     // a queue releases is kept, with the deque's blocks, for the next queue of the thread that
-    // needs one (spare_storage()): a channel whose queue drains at every write allocates nothing
+    // needs one (take_spare()): a channel whose queue drains at every write allocates nothing
     // for it. Only the members the queue uses.
     class entry_list
     {
@@ -412,7 +413,7 @@ private:
         /// The storage, which a queue with entries has; null without.
         storage* store() const noexcept { return d_.get(); }
 
-        /// Give the storage to the thread's spare if the list is empty (see output_queue.cpp).
+        /// Give the storage to the thread's spares if the list is empty (see output_queue.cpp).
         void release() noexcept;
 
     private:
@@ -423,8 +424,20 @@ private:
         std::unique_ptr<storage> d_;
     };
 
-    // The storage a drained queue of this thread released, for the next queue that needs one.
-    static std::unique_ptr<storage>& spare_storage() noexcept;
+    // The storages drained queues of this thread released, for the next queues that need one
+    // (see output_queue.cpp): take one (null if none), give one back.
+    static std::unique_ptr<storage> take_spare() noexcept;
+    static void give_spare(std::unique_ptr<storage> s) noexcept;
+    // The spares of one thread: as many as its channels had writes in flight at once (a queue
+    // drains when its write completes), up to a bound, so that a server answering many peers
+    // allocates no storage per write; an idle connection holds none.
+    struct spares
+    {
+        std::array<std::unique_ptr<storage>, 64> free;
+        std::size_t count = 0;
+
+        static spares& of_thread() noexcept;
+    };
 
     entry_list entries_;
     std::size_t bytes_ = 0;
