@@ -9,6 +9,7 @@
 #include <boost/asio/socket_base.hpp>
 
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 
 namespace asynchat::detail {
@@ -34,13 +35,18 @@ struct socket_impl_access : Socket
 template <class Socket, class Handler>
 void async_wait(Socket& socket, boost::asio::socket_base::wait_type w, Handler&& handler)
 {
-#if !defined(BOOST_ASIO_WINDOWS_RUNTIME) && !defined(BOOST_ASIO_HAS_IOCP)
+#if !defined(BOOST_ASIO_WINDOWS_RUNTIME) && !defined(BOOST_ASIO_HAS_IOCP) && !defined(BOOST_ASIO_NO_TYPEID)
     if constexpr (std::is_same_v<typename Socket::executor_type, boost::asio::any_io_executor>)
     {
+        using io_executor = boost::asio::io_context::executor_type;
         auto& impl = socket_impl_access<Socket>::get(socket);
-        if (auto const* ex =
-                impl.get_executor().template target<boost::asio::io_context::executor_type>())
+        auto const& any = impl.get_executor();
+        // Boost 1.74's any_executor::target<T>() casts without comparing types: over a strand it
+        // returns the strand's inner io_context executor, and the wait would bypass the strand.
+        // Compare the type first.
+        if (any.target_type() == typeid(io_executor))
         {
+            auto const* ex = any.template target<io_executor>();
             // What basic_socket::async_wait() does, but with the executor's target.
             std::decay_t<Handler> h(std::forward<Handler>(handler));
             impl.get_service().async_wait(impl.get_implementation(), w, h, *ex);
