@@ -434,11 +434,14 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(push_and_close_from_other_threads, Loopback, trans
 BOOST_AUTO_TEST_CASE(strand_channels_on_a_two_thread_io_context)
 {
     // Setup: 20 TCP channels on their own strands, echoing; two threads run the io_context.
+    // Every hook checks that it runs inside its channel's strand.
     asio::io_context io;
     loopback_tcp::listener l(io);
     using chat = recording_chat<asio::ip::tcp::socket>;
+    using strand = asio::strand<asio::io_context::executor_type>;
     std::vector<std::shared_ptr<chat>> channels;
     std::vector<asio::ip::tcp::socket> peers;
+    std::atomic<int> outside_strand{0};
     for (int i = 0; i < 20; ++i)
     {
         asio::ip::tcp::socket peer(io);
@@ -446,8 +449,11 @@ BOOST_AUTO_TEST_CASE(strand_channels_on_a_two_thread_io_context)
         auto c = std::make_shared<chat>(l.acceptor.accept(asio::make_strand(io)));
         c->set_terminator("\n");
         chat* raw = c.get();
-        c->on_hook = [raw](std::string const& h)
+        BOOST_TEST_REQUIRE(bool(raw->get_executor().target_type() == typeid(strand)));
+        c->on_hook = [raw, &outside_strand](std::string const& h)
         {
+            if (!raw->get_executor().target<strand>()->running_in_this_thread())
+                ++outside_strand;
             if (h == "found_terminator")
                 raw->push(raw->messages.back() + "\n");
         };
@@ -480,6 +486,7 @@ BOOST_AUTO_TEST_CASE(strand_channels_on_a_two_thread_io_context)
     // Check
     for (auto const& a : answers)
         BOOST_TEST(a == lines);
+    BOOST_TEST(outside_strand == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -96,14 +96,14 @@ output_queue::~output_queue()
     entry_list dying;
     dying.swap(entries_);
     bytes_ = 0;
-    tail_open_ = false;
+    tail_ = nullptr;
 }
 
 void output_queue::update_tail() noexcept
 {
     bool const open = !entries_.empty() && !entries_.back().prod && !entries_.back().mark &&
                       !(in_flight_ && entries_.store()->batch_last + 1 >= entries_.size());
-    tail_open_ = open;
+    tail_ = open ? &entries_.back().data : nullptr;
 }
 
 void output_queue::push(std::string data)

@@ -19,7 +19,9 @@ struct exact_cache
     exact_cache() = default;
     exact_cache(exact_cache const&) = delete;
     exact_cache& operator=(exact_cache const&) = delete;
-    ~exact_cache() { ::operator delete(block); }
+    // Null after: a block freed on this thread once its thread_locals are gone (a static
+    // io_context's operations, at exit) is then kept, not freed twice.
+    ~exact_cache() { ::operator delete(std::exchange(block, nullptr)); }
 
     static exact_cache& of_thread() noexcept
     {

@@ -321,17 +321,14 @@ private:
     // Pop entries at the head that can give nothing more.
     void pop_finished() noexcept;
 
-    // Append `data` to the last entry if it takes appends (tail_open_) and stays within
+    // Append `data` to the last entry if it takes appends (tail_) and stays within
     // coalesce_limit; false if not. Small pushes so make no entry (an allocation and a writev
     // piece each) of their own. Inline: it is the common case, a push per message.
     bool append_to_tail(std::string_view data)
     {
-        if (!tail_open_)
+        if (!tail_ || tail_->size() + data.size() > coalesce_limit)
             return false;
-        buffer& tail = entries_.back().data;
-        if (tail.size() + data.size() > coalesce_limit)
-            return false;
-        tail.append(data);
+        tail_->append(data);
         bytes_ += data.size();
         return true;
     }
@@ -339,7 +336,7 @@ private:
     // push(std::string_view) when the data cannot join the last entry.
     void push_copy(std::string_view data);
 
-    // Recompute tail_open_; every change to the entries but an append calls it.
+    // Recompute tail_; every change to the entries but an append calls it.
     void update_tail() noexcept;
 
     // Pop the head entry, a drained data entry.
@@ -441,6 +438,10 @@ private:
 
     entry_list entries_;
     std::size_t bytes_ = 0;
+    // The data of the last entry while it takes appends (it is data, not a producer or mark,
+    // and not in flight), else null. Deque elements stay put as entries come and go, and the
+    // storage is released only when no entry is left.
+    buffer* tail_ = nullptr;
 
     // The producer being pulled, when discard() dropped its entry during the pull.
     std::unique_ptr<producer> orphan_;
@@ -450,10 +451,6 @@ private:
     std::uint32_t last_batch_ = 0;
     bool in_flight_ = false;
     bool pulling_ = false;
-    // True while the last entry takes appends: it is data, not a producer or mark, and not in
-    // flight. A flag, not a pointer to the entry's buffer, which would make the queue 8 bytes
-    // larger than the 48 it is: a channel carries it idle.
-    bool tail_open_ = false;
     // Between begin_file() and end_file(), the owner sends the file at the head itself
     // (sending), or did until discard() dropped it (dropped).
     enum class file_send : std::uint8_t
