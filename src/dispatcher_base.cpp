@@ -51,12 +51,12 @@ void dispatcher_base::start()
     // Enter the map at once, as asyncore's set_socket() does, so that loop() and
     // channel_count() see the dispatcher before its first event. The map is thread-safe.
     auto& map = detail::channel_map::of(context_of(executor_));
-    map.add(this, weak_from_this());
+    map.add(map_slot_, weak_from_this());
     on_executor(
         [this, &map]
         {
             if (state_ == state::closed)
-                map.remove(this); // closed before it started
+                map.remove(map_slot_, weak_from_this()); // closed before it started
             if (started_ || state_ == state::closed)
                 return;
             started_ = true;
@@ -129,7 +129,7 @@ void dispatcher_base::do_close() noexcept
         return;
     state_ = state::closed;
     idle_timer_.cancel();
-    detail::channel_map::of(context_of(executor_)).remove(this);
+    detail::channel_map::of(context_of(executor_)).remove(map_slot_, weak_from_this());
     close_handle();
 }
 

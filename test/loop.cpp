@@ -301,6 +301,94 @@ BOOST_AUTO_TEST_CASE(the_map_holds_both_kinds)
     BOOST_TEST(!chat->connected());
 }
 
+BOOST_AUTO_TEST_CASE(the_map_reuses_the_slots_of_closed_channels)
+{
+    // Setup: six channels.
+    asio::io_context io;
+    std::vector<tcp::socket> peers;
+    std::vector<std::shared_ptr<line_chat>> chats;
+    auto open = [&]
+    {
+        auto [peer, server] = loopback_tcp::pair(io);
+        peers.push_back(std::move(peer));
+        chats.push_back(std::make_shared<line_chat>(std::move(server)));
+        chats.back()->start();
+    };
+    for (int i = 0; i < 6; ++i)
+        open();
+    BOOST_TEST(asynchat::channel_count(io) == 6u);
+
+    // Event: two close, three more open (two in the freed slots, one in a new one).
+    chats[1]->close();
+    chats[3]->close();
+    io.poll();
+    BOOST_TEST(asynchat::channel_count(io) == 4u);
+    for (int i = 0; i < 3; ++i)
+        open();
+
+    // Check: the map holds the seven open channels, each once: close_all() closes them all.
+    BOOST_TEST(asynchat::channel_count(io) == 7u);
+    asynchat::close_all(io);
+    BOOST_TEST(asynchat::channel_count(io) == 0u);
+    io.poll();
+    for (auto const& chat : chats)
+        BOOST_TEST(!chat->connected());
+}
+
+BOOST_AUTO_TEST_CASE(a_channel_closing_after_close_all_leaves_the_new_ones)
+{
+    // Setup: a channel whose close is still on its way when close_all() empties the map.
+    asio::io_context io;
+    auto [old_peer, old_server] = loopback_tcp::pair(io);
+    auto old_chat = std::make_shared<line_chat>(std::move(old_server));
+    old_chat->start();
+    asynchat::close_all(io);
+
+    // Event: a new channel takes the first slot before the old one's close runs.
+    auto [peer, server] = loopback_tcp::pair(io);
+    auto chat = std::make_shared<line_chat>(std::move(server));
+    chat->start();
+    io.poll();
+
+    // Check: the old channel's close removed nothing of the new one's.
+    BOOST_TEST(!old_chat->connected());
+    BOOST_TEST(asynchat::channel_count(io) == 1u);
+    chat->close();
+    io.poll();
+    BOOST_TEST(asynchat::channel_count(io) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_channel_destroyed_without_closing_leaves_the_map)
+{
+    // Setup: two channels; the first wants no input, so no read keeps it alive.
+    asio::io_context io;
+    auto [peer1, server1] = loopback_tcp::pair(io);
+    auto [peer2, server2] = loopback_tcp::pair(io);
+    auto first = std::make_shared<line_chat>(std::move(server1));
+    auto second = std::make_shared<line_chat>(std::move(server2));
+    first->want_input = false;
+    first->start();
+    second->start();
+    io.poll();
+    BOOST_TEST(asynchat::channel_count(io) == 2u);
+
+    // Event: the owner lets the first go without closing it; a third channel opens.
+    std::weak_ptr<line_chat> const gone = first;
+    first.reset();
+    io.poll();
+    BOOST_TEST_REQUIRE(gone.expired());
+    auto [peer3, server3] = loopback_tcp::pair(io);
+    auto third = std::make_shared<line_chat>(std::move(server3));
+    third->start();
+
+    // Check: the map counts the live two, and close_all() closes both.
+    BOOST_TEST(asynchat::channel_count(io) == 2u);
+    asynchat::close_all(io);
+    io.poll();
+    BOOST_TEST(!second->connected());
+    BOOST_TEST(!third->connected());
+}
+
 BOOST_AUTO_TEST_CASE(predicates_on_outside_state_take_effect_within_one_pass)
 {
     // Setup: both kinds of channel, not wanting input, with input waiting.

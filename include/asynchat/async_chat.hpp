@@ -190,6 +190,13 @@ public:
     */
     bool use_sendfile = true;
 
+private:
+    // The channel's slot in the channel map (see detail::channel_map), here beside use_sendfile
+    // where the layout had padding: an idle connection carries every byte of the channel.
+    std::uint32_t map_slot_ = detail::channel_map::no_slot;
+
+public:
+
     /** Construct a channel on a stream: a connected one, such as an accepted socket (or a TLS
         stream over one), or a client's TLS stream not yet connected (connect() it next).
 

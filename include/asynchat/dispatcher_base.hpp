@@ -362,6 +362,8 @@ private:
     // set by dispatcher::accept()); that arm() resets it.
     std::chrono::milliseconds read_pause_{0};
     state state_ = state::unconnected;
+    // The dispatcher's slot in the channel map (see detail::channel_map).
+    std::uint32_t map_slot_ = detail::channel_map::no_slot;
     bool started_ = false;
     // An error wait woke for a hang-up: it would wake forever, and reads see the EOF.
     bool hung_up_ = false;

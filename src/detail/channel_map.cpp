@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: BSL-1.0
 #include <asynchat/detail/channel_map.hpp>
 
+#include <new>
+#include <stdexcept>
 #include <utility>
 
 namespace asynchat::detail {
@@ -13,52 +15,93 @@ channel_map::channel_map(boost::asio::execution_context& ctx)
 {
 }
 
-void channel_map::add(void const* key, std::weak_ptr<channel_base> channel)
+void channel_map::add(std::uint32_t& slot, std::weak_ptr<channel_base> const& channel)
 {
     std::lock_guard<std::mutex> lock(mutex_);
-    channels_[key] = std::move(channel);
+    auto& channels = slots_.channels;
+    if (slot < channels.size() && same(channels[slot], channel))
+        return;
+    if (slots_.free.empty())
+    {
+        if (channels.size() >= no_slot)
+            throw std::length_error("asynchat: more than 2^32 - 1 channels in one channel map");
+        channels.emplace_back(channel);
+        slot = static_cast<std::uint32_t>(channels.size() - 1);
+    }
+    else
+    {
+        slot = slots_.free.back();
+        slots_.free.pop_back();
+        channels[slot] = channel;
+    }
+    ++slots_.live;
 }
 
-void channel_map::remove(void const* key) noexcept
+void channel_map::remove(std::uint32_t& slot, std::weak_ptr<channel_base> const& channel) noexcept
 {
+    std::weak_ptr<channel_base> dropped; // released outside the lock
     std::lock_guard<std::mutex> lock(mutex_);
-    channels_.erase(key);
+    auto& channels = slots_.channels;
+    if (slot < channels.size() && same(channels[slot], channel))
+    {
+        dropped.swap(channels[slot]);
+        free_slot(slot);
+    }
+    slot = no_slot;
+}
+
+void channel_map::free_slot(std::uint32_t slot) noexcept
+{
+    --slots_.live;
+    try
+    {
+        slots_.free.push_back(slot);
+    }
+    catch (std::bad_alloc const&)
+    {
+        // Out of memory: the empty slot is not reused, 16 bytes lost; nothing else changes.
+    }
 }
 
 void channel_map::prune()
 {
-    for (auto it = channels_.begin(); it != channels_.end();)
-        it = it->second.expired() ? channels_.erase(it) : std::next(it);
+    auto& channels = slots_.channels;
+    for (std::size_t i = 0; i < channels.size(); ++i)
+        if (channels[i].expired() && !same(channels[i], {})) // destroyed, not a free slot
+        {
+            channels[i].reset();
+            free_slot(static_cast<std::uint32_t>(i));
+        }
 }
 
 std::size_t channel_map::size()
 {
     std::lock_guard<std::mutex> lock(mutex_);
     prune();
-    return channels_.size();
+    return slots_.live;
 }
 
 std::vector<std::shared_ptr<channel_base>> channel_map::snapshot()
 {
     std::vector<std::shared_ptr<channel_base>> out;
     std::lock_guard<std::mutex> lock(mutex_);
-    out.reserve(channels_.size());
-    for (auto const& entry : channels_)
-        if (auto channel = entry.second.lock())
+    out.reserve(slots_.live);
+    for (auto const& entry : slots_.channels)
+        if (auto channel = entry.lock())
             out.push_back(std::move(channel));
     return out;
 }
 
 std::vector<std::shared_ptr<channel_base>> channel_map::take_all()
 {
-    std::unordered_map<void const*, std::weak_ptr<channel_base>> taken;
+    slots taken;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        taken.swap(channels_);
+        std::swap(taken, slots_);
     }
     std::vector<std::shared_ptr<channel_base>> out;
-    for (auto const& entry : taken)
-        if (auto channel = entry.second.lock())
+    for (auto const& entry : taken.channels)
+        if (auto channel = entry.lock())
             out.push_back(std::move(channel));
     return out;
 }
@@ -67,9 +110,9 @@ void channel_map::shutdown()
 {
     // The entries are weak: the channels die with the handlers the io_context destroys. Drop the
     // entries outside the lock anyway, so that nothing runs under it.
-    std::unordered_map<void const*, std::weak_ptr<channel_base>> dropped;
+    slots dropped;
     std::lock_guard<std::mutex> lock(mutex_);
-    dropped.swap(channels_);
+    std::swap(dropped, slots_);
 }
 
 } // namespace asynchat::detail

@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
 #include <vector>
 
 namespace asynchat::detail {
@@ -38,6 +37,12 @@ protected:
     weak, so the map never keeps a channel alive, and one destroyed without closing (its
     io_context went away first) is pruned when next seen. A mutex guards the map: channels on
     different strands open and close concurrently. The I/O path never touches it.
+
+    The entries are a vector of slots, and each channel keeps the index of its own (a 32-bit
+    `slot`, put where the channel's layout had padding), rather than a hash map keyed by the
+    channel: the hash map's node and bucket (48 + 8 bytes of heap) were the largest allocation
+    an idle connection had after its channel, its socket's reactor state and its read wait; a
+    slot is 16 bytes. Freed slots are reused.
 */
 class channel_map : public boost::asio::execution_context::service
 {
@@ -52,8 +57,19 @@ public:
         return boost::asio::use_service<channel_map>(ctx);
     }
 
-    void add(void const* key, std::weak_ptr<channel_base> channel);
-    void remove(void const* key) noexcept;
+    /// The slot of a channel not in the map.
+    static constexpr std::uint32_t no_slot = static_cast<std::uint32_t>(-1);
+
+    /** Add `channel`, and set `slot` to its place; nothing if `slot` holds it already.
+
+        `slot` is the channel's own, no_slot at first, and read and written only by the map
+        (under its mutex). Throws std::length_error beyond 2^32 - 1 channels.
+    */
+    void add(std::uint32_t& slot, std::weak_ptr<channel_base> const& channel);
+
+    /// Remove the channel of `slot`, if the map still holds it there (close_all() and the
+    /// io_context's shutdown empty the map); `slot` becomes no_slot.
+    void remove(std::uint32_t& slot, std::weak_ptr<channel_base> const& channel) noexcept;
 
     /// The number of live channels.
     std::size_t size();
@@ -103,10 +119,26 @@ public:
 
 private:
     void shutdown() override;
+    // Free the slots of channels destroyed without closing.
     void prune();
+    // Put the emptied `slot` on the free list.
+    void free_slot(std::uint32_t slot) noexcept;
+
+    // The map's content, so that take_all() and shutdown() swap it out in one go.
+    struct slots
+    {
+        std::vector<std::weak_ptr<channel_base>> channels; // empty where free
+        std::vector<std::uint32_t> free;                   // the free slots
+        std::size_t live = 0;                              // the slots in use
+    };
+    // True if `a` and `b` share ownership (point to the same channel, live or not).
+    static bool same(std::weak_ptr<channel_base> const& a, std::weak_ptr<channel_base> const& b)
+    {
+        return !a.owner_before(b) && !b.owner_before(a);
+    }
 
     std::mutex mutex_;
-    std::unordered_map<void const*, std::weak_ptr<channel_base>> channels_;
+    slots slots_;
     std::atomic<int> loops_{0};
     std::atomic<std::uint64_t> pass_{0};
     std::atomic<std::uint64_t> idle_events_{0};

@@ -156,8 +156,10 @@ private:
     std::size_t collected_ = 0; // delivered since the last terminator
     bool too_long_ = false;
     // Bumped by set_terminator(), so that process() can tell whether a handler replaced the
-    // terminator while it was being called.
-    std::uint64_t generation_ = 0;
+    // terminator while it was being called. 32 bits, beside too_long_ (a channel carries the
+    // scanner idle): it would take 2^32 set_terminator() calls within one handler call to wrap
+    // around to the value process() compares with.
+    std::uint32_t generation_ = 0;
     std::unique_ptr<char[]> buffer_;
     std::size_t capacity_ = 0;
     std::size_t begin_ = 0;
@@ -175,7 +177,7 @@ void input_scanner::process(Handler& h)
         if (auto const* count = std::get_if<std::size_t>(&term_); count && *count != 0)
         {
             std::size_t const n = *count;
-            std::uint64_t const generation = generation_;
+            std::uint32_t const generation = generation_;
             if (data.size() < n)
             {
                 if (!deliver(h, data))
@@ -202,7 +204,7 @@ void input_scanner::process(Handler& h)
             // prefix), as a loop over the messages of the read, which the common case of many
             // short lines makes worth its own: it stays until the handler sets a terminator.
             char const t = (*str)[0];
-            std::uint64_t const generation = generation_;
+            std::uint32_t const generation = generation_;
             do
             {
                 std::string_view const rest = pending();

@@ -695,13 +695,13 @@ void basic_async_chat<Stream, Timer>::enter_map()
 {
     // At once, not on the executor, so that channel_count() sees the channel as soon as
     // start() returns (asyncore registers in the constructor). The map is thread-safe.
-    channel_map().add(this, this->weak_from_this());
+    channel_map().add(map_slot_, this->weak_from_this());
 }
 
 template <class Stream, class Timer>
 void basic_async_chat<Stream, Timer>::leave_map() noexcept
 {
-    channel_map().remove(this);
+    channel_map().remove(map_slot_, this->weak_from_this());
 }
 
 template <class Stream, class Timer>
