@@ -196,7 +196,6 @@ private:
     std::uint32_t map_slot_ = detail::channel_map::no_slot;
 
 public:
-
     /** Construct a channel on a stream: a connected one, such as an accepted socket (or a TLS
         stream over one), or a client's TLS stream not yet connected (connect() it next).
 

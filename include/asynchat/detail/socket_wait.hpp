@@ -35,7 +35,8 @@ struct socket_impl_access : Socket
 template <class Socket, class Handler>
 void async_wait(Socket& socket, boost::asio::socket_base::wait_type w, Handler&& handler)
 {
-#if !defined(BOOST_ASIO_WINDOWS_RUNTIME) && !defined(BOOST_ASIO_HAS_IOCP) && !defined(BOOST_ASIO_NO_TYPEID)
+#if !defined(BOOST_ASIO_WINDOWS_RUNTIME) && !defined(BOOST_ASIO_HAS_IOCP) &&                       \
+    !defined(BOOST_ASIO_NO_TYPEID)
     if constexpr (std::is_same_v<typename Socket::executor_type, boost::asio::any_io_executor>)
     {
         using io_executor = boost::asio::io_context::executor_type;
