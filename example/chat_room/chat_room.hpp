@@ -95,7 +95,7 @@ private:
         if (nick_.empty())
         {
             nick_ = name;
-            room_.join(std::static_pointer_cast<session>(shared_from_this()));
+            room_.join(asynchat::shared_from(this));
             room_.broadcast("* " + nick_ + " has joined\n");
         }
         else

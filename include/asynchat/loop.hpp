@@ -59,7 +59,14 @@ std::size_t loop(
 
     Channels close on their executors: at once for those whose executor is the calling thread,
     otherwise when `io` next runs. They leave the map at once, as in asyncore. Each is closed
-    with its close(), which calls no hook.
+    with its close(), which calls no hook. A socket channel's lingering close (see
+    basic_async_chat::lingering_time) may keep `io` busy after this, for at most
+    `lingering_time`, while the peer has not closed its side; channel_count() is 0 meanwhile.
+
+    The channels closed are those in the map at the call. Called from another thread while a
+    listener's handle_accept() runs, it can miss the channel that handler starts after it:
+    close the listeners first, on their executors (or call close_all() there), and then the
+    rest. Channels started after the call stay open, as in asyncore.
 
     @param io The io_context whose channels are closed.
 
