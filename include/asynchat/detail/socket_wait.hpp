@@ -29,8 +29,9 @@ struct socket_impl_access : Socket
     it carries a 48-byte copy of the executor to dispatch the handler through, which it leaves
     empty (and calls the handler directly) when the executor is the io_context's own. Typed on
     that executor the operation carries 8 bytes for it: 80 bytes instead of 120 with a
-    shared_ptr handler (heaptrack), for a wait an idle connection keeps pending for ever. The
-   handler runs in the same way either way. Other executors (a strand) take Asio's own path.
+    shared_ptr handler (heaptrack), for a wait an idle connection keeps pending for ever.
+    The handler runs in the same way either way. Other executors (a strand) take Asio's own
+    path.
 */
 template <class Socket, class Handler>
 void async_wait(Socket& socket, boost::asio::socket_base::wait_type w, Handler&& handler)
