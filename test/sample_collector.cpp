@@ -203,7 +203,93 @@ protected:
     }
 };
 
+/// Messages longer than a read (4 KiB here), so gathered across reads, and long enough for
+/// push() to take the collector's buffer into the queue instead of copying it. The
+/// view is read again after every push, pushed a second time, and, for "CLOSE", after close():
+/// the bytes under it must stay (AddressSanitizer would see a freed buffer).
+template <class Socket>
+class long_echo : public collecting_chat<Socket>
+{
+public:
+    explicit long_echo(Socket s) : collecting_chat<Socket>(std::move(s))
+    {
+        this->ac_in_buffer_size = 4096;
+    }
+
+protected:
+    void found_terminator() override
+    {
+        std::string_view const line = this->_get_data_view();
+        std::string const before(line);
+        this->push("> ");
+        this->push(line);
+        this->push("|");
+        bool const closing = line.substr(0, 5) == "CLOSE";
+        if (closing)
+            this->close();
+        this->push(line); // the second time from the queue's copy, or dropped after close()
+        this->push("\n");
+        this->lines.push_back(line == before ? before.substr(0, 8) : "changed under the view");
+    }
+};
+
 } // namespace
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(long_messages_move_into_the_queue_whole, Transport, all_transports)
+{
+    // Setup: lines of 5 and 40 KiB around short ones.
+    std::string const a = "A" + std::string(5 * 1024, 'a');
+    std::string const b = "B" + std::string(40 * 1024, 'b');
+    std::string const stream = "hi\n" + a + "\n" + b + "\nshort\n" + a + "\n";
+
+    // Event: cut at random places (a long message always spans the 4 KiB reads).
+    at::split_options options;
+    options.policies = {at::split_policy::seeded_random(5, 8)};
+    auto const report = at::check_splits<Transport>(
+        maker<long_echo<typename Transport::socket>>(), lines_of, stream, options
+    );
+
+    // Check: each line twice, in order, after what was pushed before it; the views unchanged.
+    BOOST_TEST(report.same(), report.message());
+    auto const twice = [](std::string const& line) { return "> " + line + "|" + line + "\n"; };
+    BOOST_TEST(
+        report.unsplit.received == twice("hi") + twice(a) + twice(b) + twice("short") + twice(a)
+    );
+    BOOST_TEST(
+        report.unsplit.observed ==
+            (std::vector<std::string>{"hi", a.substr(0, 8), b.substr(0, 8), "short", a.substr(0, 8)}
+            ),
+        boost::test_tools::per_element()
+    );
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(
+    a_long_message_pushed_then_closed_keeps_its_view, Transport, all_transports
+)
+{
+    // Setup: a 6 KiB "CLOSE" line after a short one.
+    std::string const closing = "CLOSE" + std::string(6 * 1024, 'c');
+
+    // Event
+    at::split_options options;
+    options.policies = {at::split_policy::seeded_random(7, 4)};
+    auto const report = at::check_splits<Transport>(
+        maker<long_echo<typename Transport::socket>>(),
+        lines_of,
+        "hi\n" + closing + "\nlost\n",
+        options
+    );
+
+    // Check: the short line's answer went out reads before the close, nothing of the long
+    // one's; its view still held its bytes after close(); nothing after it was delivered.
+    BOOST_TEST(report.same(), report.message());
+    BOOST_TEST(report.unsplit.closed);
+    BOOST_TEST(report.unsplit.received == "> hi|hi\n");
+    BOOST_TEST(
+        report.unsplit.observed == (std::vector<std::string>{"hi", "CLOSEccc"}),
+        boost::test_tools::per_element()
+    );
+}
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_view_echo_is_the_same_at_every_split, Transport, all_transports)
 {

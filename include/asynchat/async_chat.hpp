@@ -803,7 +803,9 @@ public:
         _get_data() or discard_buffers(), whichever comes first: push() it, parse it or copy
         it before then. Giving it back to _collect_incoming_data() (to join it with the next
         message) is fine. `push(_get_data_view())` is the answer that copies the message once,
-        into the output queue.
+        into the output queue; a message of 4 KiB or more gathered across reads is not copied
+        at all: push() takes the collector's buffer into the queue, and the view stays valid
+        (through a close() in the hook too).
 
         @par Executor
         Call it from this channel's hooks, or from another handler on the channel's executor:

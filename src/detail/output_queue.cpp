@@ -102,6 +102,7 @@ output_queue::~output_queue()
 void output_queue::update_tail() noexcept
 {
     bool const open = !entries_.empty() && !entries_.back().prod && !entries_.back().mark &&
+                      !entries_.back().adopted &&
                       !(in_flight_ && entries_.store()->batch_last + 1 >= entries_.size());
     tail_ = open ? &entries_.back().data : nullptr;
 }
@@ -111,7 +112,20 @@ void output_queue::push(std::string data)
     if (data.empty() || append_to_tail(data))
         return;
     bytes_ += data.size();
-    entries_.push_back(entry{std::move(data), 0, nullptr, false, false, nullptr});
+    entries_.push_back(entry{std::move(data), 0, nullptr, false, false, false, nullptr});
+    update_tail();
+}
+
+void output_queue::adopt(std::string& data)
+{
+    BOOST_ASSERT(!data.empty());
+    // The entry first: if the deque cannot grow, nothing has moved yet.
+    entries_.push_back(entry{});
+    std::size_t const n = data.size();
+    entries_.back().data = std::move(data);
+    entries_.back().adopted = true;
+    data.clear();
+    bytes_ += n;
     update_tail();
 }
 
@@ -122,24 +136,30 @@ void output_queue::push_copy(std::string_view data)
     std::size_t const room =
         std::min(std::max<std::size_t>(data.size(), last_batch_), coalesce_limit);
     buffer copy;
-    copy.take(spare_buffer, room);
-    copy.reserve(room);
-    copy.append(data);
+    if (!copy.take(spare_buffer, room) && data.size() >= room)
+    {
+        copy = std::string(data); // no room to zero first (reserve() would)
+    }
+    else
+    {
+        copy.reserve(room);
+        copy.append(data);
+    }
     bytes_ += data.size();
-    entries_.push_back(entry{std::move(copy), 0, nullptr, false, false, nullptr});
+    entries_.push_back(entry{std::move(copy), 0, nullptr, false, false, false, nullptr});
     update_tail();
 }
 
 void output_queue::push(std::unique_ptr<producer> p)
 {
     if (p)
-        entries_.push_back(entry{{}, 0, std::move(p), false, false, nullptr});
+        entries_.push_back(entry{{}, 0, std::move(p), false, false, false, nullptr});
     update_tail();
 }
 
 void output_queue::push_close()
 {
-    entries_.push_back(entry{{}, 0, nullptr, true, false, nullptr});
+    entries_.push_back(entry{{}, 0, nullptr, true, false, false, nullptr});
     update_tail();
 }
 
@@ -202,7 +222,7 @@ std::unique_ptr<producer> output_queue::end_pull(std::string piece)
         if (!piece.empty())
         {
             bytes_ += piece.size();
-            entries_.push_front(entry{std::move(piece), 0, nullptr, false, false, nullptr});
+            entries_.push_front(entry{std::move(piece), 0, nullptr, false, false, false, nullptr});
         }
     }
     else
@@ -240,7 +260,7 @@ std::unique_ptr<producer> output_queue::fail_pull(std::exception_ptr error)
     {
         done = std::move(entries_[due()].prod);
         auto const at = entries_.begin() + static_cast<std::ptrdiff_t>(due() + 1);
-        entries_.insert(at, entry{{}, 0, nullptr, true, false, std::move(error)});
+        entries_.insert(at, entry{{}, 0, nullptr, true, false, false, std::move(error)});
     }
     no_due();
     update_tail();
@@ -301,6 +321,25 @@ void output_queue::discard() noexcept
     for (entry const& e : entries_)
         bytes_ += e.data.size() - e.offset;
     settle();
+}
+
+void output_queue::reclaim(std::string& into) noexcept
+{
+    // The entries after the batch of a write in flight, newest first: the batch's bytes are
+    // the write's buffers.
+    std::size_t const first =
+        in_flight_ ? std::size_t(entries_.store()->batch_last) + 1 : std::size_t(0);
+    for (std::size_t i = entries_.size(); i-- > first;)
+    {
+        if (!entries_[i].adopted)
+            continue;
+        entry& e = entries_[i];
+        bytes_ -= e.data.size() - e.offset;
+        e.data.give_all(into);
+        e.offset = 0;
+        e.adopted = false;
+        return;
+    }
 }
 
 file_producer* output_queue::file_due() noexcept

@@ -537,6 +537,74 @@ BOOST_AUTO_TEST_CASE(a_drained_queue_holds_no_memory)
     BOOST_TEST(live_allocations == before);
 }
 
+BOOST_AUTO_TEST_CASE(adopt_queues_the_storage_itself_and_nothing_joins_it)
+{
+    // Setup: a short entry ahead, and a message the queue would join to it if pushed.
+    output_queue q;
+    q.push(std::string_view("> "));
+    std::string message(output_queue::adopt_threshold + 1, 'm');
+    char const* const bytes = message.data();
+    long const before = live_allocations;
+
+    // Event: adopted, then a short push after it.
+    q.adopt(message);
+    long const adopted = live_allocations;
+    q.push(std::string_view("\n"));
+
+    // Check: the string was emptied and its bytes are written from where they were (no
+    // copy, no allocation of the message's size: at most the deque's block); the short push
+    // made an entry of its own instead of growing the adopted one, though it had room.
+    BOOST_TEST(message.empty());
+    BOOST_TEST(adopted - before <= 1);
+    BOOST_TEST(q.bytes() == output_queue::adopt_threshold + 4);
+    write_pieces pieces;
+    prepare(q, 65536, big, 64, pieces);
+    auto const written = views(pieces);
+    BOOST_TEST_REQUIRE(written.size() == 3u);
+    BOOST_TEST(written[0] == "> ");
+    BOOST_TEST(static_cast<void const*>(written[1].data()) == static_cast<void const*>(bytes));
+    BOOST_TEST(written[1] == std::string(output_queue::adopt_threshold + 1, 'm'));
+    BOOST_TEST(written[2] == "\n");
+    q.consume(q.bytes());
+    BOOST_TEST(q.empty());
+}
+
+BOOST_AUTO_TEST_CASE(reclaim_takes_the_newest_adopted_storage_back_before_a_discard)
+{
+    // Setup: two adopted messages behind a write in flight.
+    output_queue q;
+    q.push(std::string_view("in flight"));
+    write_pieces pieces;
+    prepare(q, 65536, big, 64, pieces);
+    std::string first(output_queue::coalesce_limit + 1, '1');
+    std::string second(output_queue::coalesce_limit + 2, '2');
+    char const* const second_bytes = second.data();
+    q.adopt(first);
+    q.adopt(second);
+    q.push(std::string_view("tail"));
+
+    // Event: reclaimed, then everything not in flight discarded.
+    std::string back;
+    q.reclaim(back);
+    q.discard();
+
+    // Check: the newest adopted bytes came back where they were, uncounted; the write in
+    // flight is kept and ends the queue.
+    BOOST_TEST(static_cast<void const*>(back.data()) == static_cast<void const*>(second_bytes));
+    BOOST_TEST(back == std::string(output_queue::coalesce_limit + 2, '2'));
+    BOOST_TEST(q.bytes() == 9u);
+    q.consume(9);
+    BOOST_TEST(take(q).empty());
+    BOOST_TEST(q.empty());
+
+    // A queue with nothing adopted leaves `back` alone.
+    std::string none;
+    q.push(std::string_view("short"));
+    q.reclaim(none);
+    BOOST_TEST(none.empty());
+    BOOST_TEST(q.bytes() == 5u);
+}
+
 //----------------------------------------------------------------------------
 // Files the channel sends itself with sendfile(2): when one is due.
 

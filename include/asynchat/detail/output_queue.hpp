@@ -67,6 +67,16 @@ public:
     }
     void push(char const* data) { push(std::string_view(data)); }
 
+    /// The shortest data adopt() takes: shorter, a copy costs less than an entry of its own.
+    static constexpr std::size_t adopt_threshold = 4096;
+
+    /** Queue the bytes of `data` (not empty) as an entry of their own, taking its storage
+        without a copy: `data` is left empty. Nothing is ever appended to that entry, so a view
+        of its bytes stays valid while it is queued. If it throws (std::bad_alloc), `data` is
+        untouched.
+    */
+    void adopt(std::string& data);
+
     /** Room for `n` more bytes at the end of the last entry, already counted as queued: the
         caller copies them in before anything else touches the queue. Null when they cannot join
         that entry without allocating (then push() them).
@@ -80,6 +90,13 @@ public:
             bytes_ += n;
         return room;
     }
+
+    /** Move the storage of the newest entry made by adopt() into `into` (empty), unqueuing
+        its bytes, so that a discard() that follows leaves it alive: for a channel that
+        discards its queue while its user code may still hold a view of those bytes. Nothing
+        if there is none, or only in the batch of a write in flight.
+    */
+    void reclaim(std::string& into) noexcept;
 
     /// Queue a producer; it is pulled when due (see the class comment).
     void push(std::unique_ptr<producer> p);
@@ -264,6 +281,14 @@ private:
             return at;
         }
 
+        /// Move the storage, whatever its size, into `into`, emptying this buffer.
+        void give_all(std::string& into) noexcept
+        {
+            into.swap(str_);
+            str_.clear();
+            size_ = 0;
+        }
+
         /// Keep the first `n` bytes (n <= size()); the others' storage stays put.
         void truncate(std::size_t n) noexcept { size_ = n; }
 
@@ -277,11 +302,13 @@ private:
         }
 
         /// Take the storage of `spare` if this buffer has none and the spare is large enough
-        /// for `n` bytes.
-        void take(std::string& spare, std::size_t n) noexcept
+        /// for `n` bytes; true if it did.
+        bool take(std::string& spare, std::size_t n) noexcept
         {
-            if (str_.empty() && spare.size() >= n)
-                str_.swap(spare);
+            if (!str_.empty() || spare.size() < n)
+                return false;
+            str_.swap(spare);
+            return true;
         }
 
     private:
@@ -299,6 +326,7 @@ private:
         std::unique_ptr<producer> prod; // non-null while the producer may give more
         bool mark = false;              // a close mark (null error) or an error mark
         bool waiting = false;           // the producer returned not_ready()
+        bool adopted = false;           // the storage came from adopt()
         std::exception_ptr error;       // an error mark's exception
 
         bool drained() const noexcept { return offset == data.size(); }

@@ -299,6 +299,18 @@ BOOST_NOINLINE void basic_async_chat<Stream, Timer>::push_posted(std::string_vie
 template <class Stream, class Timer>
 BOOST_NOINLINE void basic_async_chat<Stream, Timer>::push_queued(std::string_view data)
 {
+    // The whole message _get_data_view() took from the collector's own buffer (one gathered
+    // across reads), and long: the buffer itself moves into the queue instead of being copied,
+    // and the view the hook holds stays valid there (the queue never appends to an adopted
+    // entry, and writes nothing before the hook returns).
+    if (data.size() >= detail::output_queue::adopt_threshold && data.data() == incoming_.data() &&
+        data.size() == incoming_.size() && incoming_view_.data() == incoming_.data() &&
+        !core_.closed() && !core_.output_shut())
+    {
+        core_.output.adopt(incoming_);
+        incoming_view_ = {};
+        return;
+    }
     do_push(data);
 }
 
@@ -582,8 +594,12 @@ void basic_async_chat<Stream, Timer>::keep_incoming()
     }
     else if (!incoming_view_.empty() && incoming_view_.data() != incoming_.data())
     {
-        // Dropped first: if the copy fails, no view into a reused buffer stays behind.
-        incoming_.assign(std::exchange(incoming_view_, {}));
+        // Dropped first: if the copy fails, no view into a reused buffer stays behind. Room for
+        // as much again: the rest of a long message, coming in the next read, is appended
+        // without moving what is here (push() may have taken the last one's storage).
+        std::string_view const partial = std::exchange(incoming_view_, {});
+        incoming_.reserve(2 * partial.size());
+        incoming_.assign(partial);
     }
 }
 
@@ -732,11 +748,17 @@ void basic_async_chat<Stream, Timer>::do_close() noexcept
     // keep both alive for ever. The batch of a write in flight stays until it completes (its
     // views are the write's buffers); producers' destructors run as user code. The message
     // gathered stays while user code runs, which may hold it as a view (_get_data_view()): a
-    // read's delivery releases it once its hooks return (keep_incoming()).
+    // read's delivery releases it once its hooks return (keep_incoming()). So does a message
+    // that push() took into the queue as it was (push_queued()): it comes back, taken.
     if (core_.user_code() == 0)
     {
         std::string().swap(incoming_);
         incoming_view_ = {};
+    }
+    else if (incoming_.empty() && incoming_view_.empty())
+    {
+        core_.output.reclaim(incoming_);
+        incoming_view_ = incoming_;
     }
     hook_scope scope(*this);
     core_.output.discard();
