@@ -44,6 +44,11 @@ namespace detail {
 /// several: calls it makes on its own channel skip the hop through the executor.
 inline thread_local void const* hook_channel = nullptr;
 
+/// A message push() took into the output queue (output_queue::adopt()) and a close() from user
+/// code took back out of it (output_queue::reclaim()): the user code may still hold a view of
+/// it. Freed when this thread's outermost user code returns.
+inline thread_local std::string reclaimed_message;
+
 /// The receive storage a socket channel gives back while it waits, for the next read on this
 /// thread (see input_scanner::release()).
 inline thread_local receive_spare spare_receive_buffer;

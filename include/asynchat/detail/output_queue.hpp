@@ -91,10 +91,10 @@ public:
         return room;
     }
 
-    /** Move the storage of the newest entry made by adopt() into `into` (empty), unqueuing
-        its bytes, so that a discard() that follows leaves it alive: for a channel that
-        discards its queue while its user code may still hold a view of those bytes. Nothing
-        if there is none, or only in the batch of a write in flight.
+    /** Move the storage of the newest entry made by adopt() into `into` (what `into` held is
+        freed), unqueuing its bytes, so that a discard() that follows leaves them alive: for a
+        channel that discards its queue while its user code may still hold a view of them.
+        Nothing if there is none, or only in the batch of a write in flight.
     */
     void reclaim(std::string& into) noexcept;
 
@@ -281,11 +281,12 @@ private:
             return at;
         }
 
-        /// Move the storage, whatever its size, into `into`, emptying this buffer.
+        /// Move the storage, whatever its size, into `into` (freeing what it held), emptying
+        /// this buffer.
         void give_all(std::string& into) noexcept
         {
-            into.swap(str_);
-            str_.clear();
+            into = std::move(str_);
+            str_ = std::string();
             size_ = 0;
         }
 

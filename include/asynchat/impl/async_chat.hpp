@@ -64,6 +64,8 @@ struct basic_async_chat<Stream, Timer>::hook_scope
     {
         chat.core_.leave_user_code();
         detail::hook_channel = outer;
+        if (!outer && !detail::reclaimed_message.empty())
+            std::string().swap(detail::reclaimed_message); // no view of it is left
     }
 
     basic_async_chat& chat;
@@ -749,16 +751,16 @@ void basic_async_chat<Stream, Timer>::do_close() noexcept
     // views are the write's buffers); producers' destructors run as user code. The message
     // gathered stays while user code runs, which may hold it as a view (_get_data_view()): a
     // read's delivery releases it once its hooks return (keep_incoming()). So does a message
-    // that push() took into the queue as it was (push_queued()): it comes back, taken.
+    // that push() took into the queue as it was (push_queued()), whatever the collector holds
+    // since: it is kept aside until the user code returns.
     if (core_.user_code() == 0)
     {
         std::string().swap(incoming_);
         incoming_view_ = {};
     }
-    else if (incoming_.empty() && incoming_view_.empty())
+    else
     {
-        core_.output.reclaim(incoming_);
-        incoming_view_ = incoming_;
+        core_.output.reclaim(detail::reclaimed_message);
     }
     hook_scope scope(*this);
     core_.output.discard();
